@@ -1,0 +1,137 @@
+"""Content-keyed artifact cache shared by the CLI and the pytest fixtures.
+
+Every stage output lives in ``<root>/<key[:16]>/``. The key hashes the stage name, the
+stage's config sections, the upstream artifact keys, extra inputs (e.g. the resume file's
+hash) and the package version (DESIGN.md, "The cache"). A folder is complete only when its
+``manifest.json`` exists: the builder writes into a temporary sibling folder, the manifest
+is written last, then the folder is renamed into place. One file lock per key makes
+concurrent builders (two CLI runs, pytest-xdist workers) build once: the first builds, the
+others wait on the lock and then reuse. ``<root>/latest`` points at the newest build.
+
+Used by every stage module; nothing to run on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+PACKAGE_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A finished stage output.
+
+    Attributes:
+        stage: stage name (``dataset``, ``base``, ``adapter``, ``merged``, ``onnx``).
+        key: sha256 hex of the stage inputs (see module docstring).
+        path: folder holding the artifact files.
+        numbers: small JSON-ready facts recorded by the builder (counts, sizes, seconds).
+        reused: True when the artifact came from the cache instead of being built now.
+    """
+
+    stage: str
+    key: str
+    path: Path
+    numbers: Mapping[str, Any] = field(default_factory=dict)
+    reused: bool = False
+
+
+def make_key(stage: str, sections: Mapping[str, Any], upstream: Mapping[str, str] | None = None,
+             extra: Mapping[str, Any] | None = None) -> str:
+    """Hash a stage's inputs into its cache key (sha256 hex, 64 chars)."""
+    payload = {
+        "stage": stage, "sections": sections, "upstream": dict(upstream or {}),
+        "extra": dict(extra or {}), "version": PACKAGE_VERSION,
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """sha256 hex of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a complete artifact folder, or None when the folder is incomplete."""
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[str, Any]],
+          *, force: bool = False, inputs: Mapping[str, Any] | None = None) -> Artifact:
+    """Return the artifact for ``key``, building it with ``builder`` when needed.
+
+    Args:
+        stage: stage name, recorded in the manifest.
+        root: the stage's output root (e.g. ``artifacts/onnx``).
+        key: from :func:`make_key`.
+        builder: called with an empty temporary folder to fill; returns the numbers to record.
+        force: rebuild even when a complete artifact exists.
+        inputs: JSON-ready description of the inputs, recorded in the manifest.
+
+    Returns:
+        The :class:`Artifact`; ``reused`` tells whether it came from the cache.
+
+    Raises:
+        Whatever ``builder`` raises; the temporary folder is removed and no manifest exists.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / key[:16]
+    (root / ".locks").mkdir(exist_ok=True)
+    with FileLock(str(root / ".locks" / f"{key[:16]}.lock")):
+        manifest = read_manifest(final)
+        if manifest is not None and not force:
+            log.info("%s: cache hit %s", stage, final)
+            return Artifact(stage, key, final, manifest.get("numbers", {}), reused=True)
+        tmp = root / f".tmp-{key[:16]}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        started = time.time()
+        try:
+            numbers = dict(builder(tmp) or {})
+            numbers.setdefault("seconds", round(time.time() - started, 2))
+            manifest = {"stage": stage, "key": key, "inputs": dict(inputs or {}), "numbers": numbers,
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _point_latest(root, final)
+        return Artifact(stage, key, final, numbers, reused=False)
+
+
+def _point_latest(root: Path, final: Path) -> None:
+    link = root / "latest"
+    tmp_link = root / f".latest-{os.getpid()}"
+    try:
+        if tmp_link.is_symlink() or tmp_link.exists():
+            tmp_link.unlink()
+        tmp_link.symlink_to(final.name)
+        os.replace(tmp_link, link)
+    except OSError as exc:  # e.g. a filesystem without symlinks: the key folder still works
+        log.warning("could not update %s: %s", link, exc)

@@ -1,0 +1,361 @@
+"""Typed configuration: one class per ``config.yaml`` section, loaded and validated once.
+
+Run ``python -m pipeline config`` to print the resolved configuration of the active profile.
+
+The file holds the full-scale reference values at the top level and a ``profiles:`` block
+whose entries are deep-merged over them (``cpu`` is the embedded default that finishes on a
+2-core CPU, ``full`` is the reference run). The active profile comes from, in order: the
+explicit ``profile=`` argument (CLI ``--profile``, pytest ``--rc-profile``), the
+``RESUME_PROFILE`` environment variable, then ``default_profile`` in the file.
+
+Every problem in a file (unknown key, wrong type, out-of-range value) is collected into
+one :class:`ConfigError` whose message lists each dotted key path with its fix.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROFILE_ENV = "RESUME_PROFILE"
+VARIANTS = ("model.onnx", "model_int8.onnx", "model_uint8.onnx", "model_q4.onnx")
+
+
+class ConfigError(ValueError):
+    """Raised when a config file cannot be read or does not validate.
+
+    The message names the file and lists every offending dotted key with the fix.
+    """
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Section):
+    """llama.cpp server used by the ``llm`` dataset backend."""
+
+    host: str = "http://127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    timeout: float = Field(120.0, gt=0, description="seconds per HTTP request")
+    health_check_timeout: float = Field(120.0, gt=0, description="seconds to wait for readiness")
+    slots: int = Field(1, ge=1, le=64, description="concurrent requests sent to the server")
+    max_retries: int = Field(5, ge=0, le=50, description="retries per request before the run stops")
+    backoff_max: float = Field(30.0, gt=0, description="cap of the exponential backoff, seconds")
+    managed: bool = Field(False, description="start a llama.cpp server for the run and stop it after")
+    managed_model: str | None = Field(None, description="GGUF for the managed server; null = embedded")
+
+
+class ValidationSection(_Section):
+    """Checks on the ingested resume."""
+
+    context_token_warn: int = Field(6000, ge=1)
+
+
+class GenerationLimits(_Section):
+    """Length limits and filters applied to every generated question and answer."""
+
+    question_max_tokens: int = Field(64, ge=1)
+    answer_max_tokens: int = Field(192, ge=1)
+    min_question_length: int = Field(12, ge=1, description="characters")
+    min_answer_length: int = Field(20, ge=1, description="characters")
+    min_variation_length: int = Field(12, ge=1, description="characters")
+    max_question_words: int = Field(30, ge=1)
+    max_answer_sentences: int = Field(3, ge=1)
+    max_answer_words: int = Field(60, ge=1)
+
+
+class LLMDefaults(_Section):
+    """Sampling defaults for requests to the llama.cpp server."""
+
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(256, ge=1)
+    variation_max_tokens: int = Field(256, ge=1)
+    long_question_skip_prob: float = Field(0.5, ge=0, le=1)
+    stop_sequences: tuple[str, ...] = ("<|im_end|>", "<|endoftext|>")
+
+
+class Temperatures(_Section):
+    question: float = Field(0.9, ge=0, le=2)
+    answer: float = Field(0.1, ge=0, le=2)
+    variation: float = Field(1.0, ge=0, le=2)
+
+
+class DatasetConfig(_Section):
+    """Synthetic Q/A dataset generation."""
+
+    backend: Literal["template", "llm"] = "template"
+    hub_id: str = "your-name/resume-qa"
+    system_prompt: str = (
+        "You answer questions about {person_full_name}'s resume. "
+        "If the answer is not in the resume, say you don't know."
+    )
+    samples_per_category: int = Field(1200, ge=1)
+    variations_per_question: int = Field(3, ge=1, le=20)
+    temperatures: Temperatures = Temperatures()
+    train_split: float = Field(0.9, gt=0, lt=1)
+    refusal_share: float = Field(0.15, ge=0, lt=1, description="share of refusal samples")
+    seed: int = 88
+    include_military: bool = False
+    has_recommendations: bool = False
+
+
+class ModelConfig(_Section):
+    """Base model: a hub id, a local directory, a .gguf file, or ``embedded``."""
+
+    base: str = "Qwen/Qwen2.5-0.5B-Instruct"
+    hub_id: str = "your-name/resume-chat"
+    trust_remote_code: bool = False
+
+
+class LoraSection(_Section):
+    r: int = Field(64, ge=1)
+    alpha: int = Field(128, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: tuple[str, ...] = (
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+    )
+
+
+class SFTSection(_Section):
+    epochs: float = Field(8, gt=0)
+    batch_size: int = Field(16, ge=1)
+    gradient_accumulation: int = Field(4, ge=1)
+    learning_rate: float = Field(2e-5, gt=0, lt=1)
+    max_length: int = Field(384, ge=16)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    gradient_checkpointing: bool = False
+    packing: bool = True
+    group_by_length: bool = True
+    dataloader_num_workers: int = Field(0, ge=0)
+    eval_strategy: Literal["no", "steps", "epoch"] = "no"
+    save_strategy: Literal["no", "steps", "epoch"] = "no"
+    load_best_model_at_end: bool = False
+    save_total_limit: int = Field(2, ge=1)
+    seed: int = 88
+    logging_steps: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _best_needs_eval(self) -> "SFTSection":
+        if self.load_best_model_at_end and (self.eval_strategy == "no" or self.save_strategy != self.eval_strategy):
+            raise ValueError(
+                "load_best_model_at_end needs eval_strategy != 'no' and save_strategy equal to eval_strategy"
+            )
+        return self
+
+
+class InferenceSection(_Section):
+    max_new_tokens: int = Field(128, ge=1)
+    repetition_penalty: float = Field(1.2, ge=1.0, le=3.0)
+
+
+class QuantizationSection(_Section):
+    block_size: int = Field(32, ge=16)
+    accuracy_level: int = Field(4, ge=0, le=4)
+
+    @field_validator("block_size")
+    @classmethod
+    def _power_of_two(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError("block_size must be a power of two >= 16 (MatMulNBits), e.g. 32")
+        return v
+
+
+class HubSection(_Section):
+    model_id: str = "your-name/resume-chat"
+    dataset_id: str = "your-name/resume-qa"
+
+
+class Thresholds(_Section):
+    exact_match_rate_min: float = Field(0.35, ge=0, le=1)
+    token_f1_min: float = Field(0.55, ge=0, le=1)
+    keyword_coverage_min: float = Field(0.75, ge=0, le=1)
+    refusal_accuracy_min: float = Field(0.90, ge=0, le=1)
+    response_length_compliance_min: float = Field(0.95, ge=0, le=1)
+    behavior_accuracy_min: float = Field(0.92, ge=0, le=1)
+    fp32_alignment_min: float = Field(0.70, ge=0, le=1)
+    case_token_f1_min: float = Field(0.25, ge=0, le=1)
+    case_keyword_coverage_min: float = Field(0.40, ge=0, le=1)
+    p95_latency_ms_max: dict[str, float] = Field(
+        default_factory=lambda: {
+            "model.onnx": 2500.0, "model_int8.onnx": 1800.0,
+            "model_uint8.onnx": 1800.0, "model_q4.onnx": 1200.0,
+        }
+    )
+
+    @field_validator("p95_latency_ms_max")
+    @classmethod
+    def _known_variants(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(VARIANTS))
+        missing = sorted(set(VARIANTS) - set(v))
+        if unknown or missing:
+            raise ValueError(f"keys must be exactly {list(VARIANTS)} (unknown: {unknown}, missing: {missing})")
+        if any(ms <= 0 for ms in v.values()):
+            raise ValueError("every budget must be > 0 milliseconds")
+        return v
+
+
+class EvaluationSection(_Section):
+    seed: int = 88
+    smoke_samples: int = Field(50, ge=1)
+    full_samples_per_set: int = Field(300, ge=1)
+    max_new_tokens: int = Field(128, ge=1)
+    report_output: str = "reports"
+    eval_data_dir: str = "data/eval"
+    refusal_markers: tuple[str, ...] = (
+        "I don't know", "I do not know", "not in the resume", "I can't answer", "I cannot answer",
+    )
+    hub: HubSection = HubSection()
+    thresholds: Thresholds = Thresholds()
+
+
+class Config(_Section):
+    """The whole resolved configuration (one profile applied).
+
+    Paths are kept as written in the file; :meth:`path` resolves them against ``root``.
+    """
+
+    profile: str
+    root: Path
+    person_name: str
+    person_full_name: str
+    resume_path: str
+    dataset_output: str = "artifacts/dataset"
+    model_output: str = "artifacts/adapter"
+    merged_output: str = "artifacts/merged"
+    onnx_output: str = "artifacts/onnx"
+    cache_dir: str = "artifacts/cache"
+    server: ServerConfig = ServerConfig()
+    validation: ValidationSection = ValidationSection()
+    generation_limits: GenerationLimits = GenerationLimits()
+    llm_defaults: LLMDefaults = LLMDefaults()
+    dataset: DatasetConfig = DatasetConfig()
+    model: ModelConfig = ModelConfig()
+    lora: LoraSection = LoraSection()
+    sft: SFTSection = SFTSection()
+    inference: InferenceSection = InferenceSection()
+    quantization: QuantizationSection = QuantizationSection()
+    evaluation: EvaluationSection = EvaluationSection()
+
+    def path(self, value: str | os.PathLike[str]) -> Path:
+        """Resolve a path from the config against the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def system_prompt(self) -> str:
+        """The system prompt used in training and at inference, with the person's name filled in."""
+        return self.dataset.system_prompt.format(
+            person_full_name=self.person_full_name, person_name=self.person_name
+        )
+
+    def section_hash(self, *names: str) -> str:
+        """sha256 hex of the named sections (dotted top-level names), for cache keys."""
+        data = {n: _jsonable(getattr(self, n)) for n in names}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The resolved configuration as JSON-ready data (records the active profile)."""
+        data = self.model_dump(mode="json")
+        data["root"] = str(self.root)
+        return data
+
+
+def _jsonable(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "p95_latency_ms_max":
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _format_errors(source: str, exc: ValidationError, prefix: str = "") -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if prefix:
+            loc = f"{prefix}{loc}"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            fix = "unknown key: remove it or fix its spelling (see docs/knobs.md)"
+        elif kind == "missing":
+            fix = "required key is missing: add it"
+        else:
+            fix = err["msg"]
+            if "input" in err and not isinstance(err["input"], (dict, list)):
+                fix += f" (got {err['input']!r})"
+        lines.append(f"  {loc}: {fix}")
+    return lines
+
+
+def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | None = None,
+                overrides: dict[str, Any] | None = None) -> Config:
+    """Read, merge and validate a config file.
+
+    Args:
+        path: the YAML file; relative paths inside it resolve against its folder.
+        profile: profile name; ``None`` uses ``$RESUME_PROFILE`` or the file's ``default_profile``.
+        overrides: nested dict deep-merged last (tests and CLI flags use it).
+
+    Returns:
+        The frozen :class:`Config` of the active profile.
+
+    Raises:
+        ConfigError: file missing, not YAML, not a mapping, unknown profile, or any invalid
+            key; the message lists every problem with its dotted key path and fix.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{file}: config file not found; pass --config PATH or create it from config.yaml")
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid YAML ({exc}); fix the syntax") from exc
+    if raw is None:
+        raise ConfigError(f"{file}: file is empty; copy config.yaml from the repository")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: top level must be a mapping of sections, got {type(raw).__name__}")
+
+    problems: list[str] = []
+    profiles = raw.pop("profiles", None) or {}
+    default_profile = raw.pop("default_profile", None)
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) or v is None for v in profiles.values()):
+        problems.append("  profiles: must map profile names to mappings of overrides")
+        profiles = {}
+    name = profile or os.environ.get(PROFILE_ENV) or default_profile or "full"
+    if not isinstance(name, str):
+        problems.append(f"  default_profile: must be a profile name, got {name!r}")
+        name = "full"
+    if name != "full" and name not in profiles:
+        known = sorted(set(profiles) | {"full"})
+        problems.append(f"  profile {name!r} is not defined; choose one of {known} or add it under profiles:")
+    merged = _deep_merge(raw, profiles.get(name) or {})
+    if overrides:
+        merged = _deep_merge(merged, overrides)
+    merged["profile"] = name
+    merged["root"] = file.resolve().parent
+    try:
+        cfg = Config.model_validate(merged)
+    except ValidationError as exc:
+        problems.extend(_format_errors(str(file), exc))
+        cfg = None
+    if problems:
+        raise ConfigError(
+            f"{file} (profile {name!r}): {len(problems)} problem(s):\n" + "\n".join(problems)
+        )
+    assert cfg is not None
+    return cfg

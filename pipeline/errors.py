@@ -1,0 +1,35 @@
+"""The one exception family the CLI turns into a clear message and a non-zero exit.
+
+Every error raised on bad input (a missing or corrupt file, a wrong key, a server that is
+down) is a :class:`PipelineError` whose message names the file or key and the fix.
+"""
+
+
+class PipelineError(Exception):
+    """Bad input or a failed stage; ``str(exc)`` is one line naming the file/key and the fix.
+
+    Attributes:
+        exit_code: process exit status the CLI uses (2 = bad input, 1 = stage failure).
+    """
+
+    exit_code = 2
+
+
+class ResumeError(PipelineError):
+    """The resume file cannot be read or holds too little to build a dataset."""
+
+
+class DatasetError(PipelineError):
+    """Dataset generation or loading failed (missing dataset, malformed eval set, ...)."""
+
+
+class ModelError(PipelineError):
+    """Base model resolution, training, merge, export or quantization failed."""
+
+    exit_code = 1
+
+
+class ServerError(PipelineError):
+    """The llama.cpp server is unreachable, unhealthy, or kept failing past the retry budget."""
+
+    exit_code = 1
