@@ -1,0 +1,75 @@
+"""Config loading: profiles, every problem reported at once, random YAML never crashes."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import VARIANTS, ConfigError, load_config
+
+
+def test_repo_config_loads_both_profiles(write_config):
+    cpu = load_config(write_config(profile="cpu"))
+    full = load_config(write_config(profile="full"), profile="full")
+    assert cpu.profile == "cpu" and full.profile == "full"
+    assert cpu.model.base == "embedded"
+    assert full.model.base == "Qwen/Qwen2.5-0.5B-Instruct"
+    # the full profile carries the reference values of the issue
+    assert full.dataset.samples_per_category == 1200 and full.dataset.variations_per_question == 3
+    assert (full.lora.r, full.lora.alpha, full.lora.dropout) == (64, 128, 0.05)
+    assert (full.sft.epochs, full.sft.batch_size, full.sft.gradient_accumulation) == (8, 16, 4)
+    assert full.sft.learning_rate == 2e-5 and full.sft.max_length == 384
+    assert set(full.evaluation.thresholds.p95_latency_ms_max) == set(VARIANTS)
+    assert cpu.snapshot()["profile"] == "cpu"
+
+
+def test_env_var_selects_profile(write_config, monkeypatch):
+    path = write_config(profile="cpu")
+    monkeypatch.setenv("RESUME_PROFILE", "full")
+    assert load_config(path).profile == "full"
+    assert load_config(path, profile="cpu").profile == "cpu"
+
+
+def test_every_problem_listed_with_dotted_path(write_config):
+    path = write_config({"sft": {"epochs": -1, "lernrate": 3}, "lora": {"r": "big"},
+                         "evaluation": {"thresholds": {"token_f1_min": 2}}})
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    msg = str(exc.value)
+    for key in ("sft.epochs", "sft.lernrate", "lora.r", "evaluation.thresholds.token_f1_min"):
+        assert key in msg, msg
+    assert "unknown key" in msg and "4 problem(s)" in msg
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", "empty"), ("- a\n- b\n", "mapping"), ("a: [unclosed\n", "not valid YAML"),
+])
+def test_unreadable_files(tmp_path, text, fragment):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8))
+_yaml_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(st.sampled_from(["sft", "lora", "dataset", "person_name", "profiles",
+                                             "evaluation", "x", "default_profile"]), _yaml_values, max_size=4))
+def test_random_yaml_reports_instead_of_crashing(tmp_path, data):
+    path = tmp_path / "random.yaml"
+    path.write_text(yaml.safe_dump(data))
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        assert str(path) in str(exc)
