@@ -1,0 +1,307 @@
+"""Dataset stage: resume facts → grounded Q/A samples → train/validation DatasetDict + eval sets.
+
+Run it with ``python -m pipeline dataset [--profile cpu] [--force] [--overwrite-eval-sets]``.
+
+Flow (:func:`build`): ingest the resume, check every enabled category has facts, call the
+backend (``dataset.backend``: ``template`` → :mod:`pipeline.dataset_template`, ``llm`` →
+:mod:`pipeline.dataset_llm`), apply every ``generation_limits`` filter and the grounding
+check (counting each filter's rejects; :mod:`pipeline.dataset_filters`), add refusal samples (:mod:`pipeline.refusals`) up
+to ``dataset.refusal_share`` of the total, split by question group, and write
+``dataset_dict/`` (``datasets.DatasetDict``), ``train.jsonl``, ``validation.jsonl`` and
+``metadata.json`` through the artifact cache (temp folder, then rename). Afterwards the eval
+sets are bootstrapped (:mod:`pipeline.eval_sets`) when missing or empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline import metrics
+from pipeline.cache import Artifact, file_sha256, make_key
+from pipeline.cache import build as cache_build
+from pipeline.config import Config
+from pipeline.dataset_filters import (  # noqa: F401  (re-exported: the llm backend imports them from here)
+    FRAME_WORDS,
+    STOPWORDS,
+    apply_filters,
+    grounding_problems,
+    normalize_question,
+    split_by_group,
+    token_counter,
+)
+from pipeline.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+STAGE = "dataset"
+MIN_FACTS = 8  # fewer facts than this cannot teach more than a handful of answers
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One Q/A pair before the split.
+
+    Attributes:
+        question: the user turn.
+        answer: the assistant turn (third person, grounded; or the refusal sentence).
+        category: a :data:`pipeline.resume.CATEGORIES` entry, or ``"refusal"``.
+        fact_id: the source fact's id (``+``-joined for answers built from several facts;
+            ``""`` for refusals).
+        template: the phrasing id that produced the question (provenance).
+        group: the question group (one fact + one intent); the split keeps groups together
+            on the train side and holds out some of their phrasings.
+        behavior: ``"answer"`` or ``"refuse"``.
+    """
+
+    question: str
+    answer: str
+    category: str
+    fact_id: str
+    template: str
+    group: str
+    behavior: str = "answer"
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    """What a backend's ``generate(cfg, resume, work_dir)`` returns.
+
+    Attributes:
+        samples: candidate samples, at most ``samples_per_category`` per category.
+        rejects: filter name → samples the backend itself rejected.
+    """
+
+    samples: list[Sample]
+    rejects: dict[str, int] = field(default_factory=dict)
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _sample_id(s: Sample) -> str:
+    return hashlib.sha1(f"{s.group}\n{s.question}".encode()).hexdigest()[:12]
+
+
+def _rows(cfg: Config, samples: Sequence[Sample]) -> list[dict[str, Any]]:
+    return [{
+        "id": _sample_id(s),
+        "messages": [{"role": "system", "content": cfg.system_prompt},
+                     {"role": "user", "content": s.question}, {"role": "assistant", "content": s.answer}],
+        **{k: v for k, v in asdict(s).items()},
+    } for s in samples]
+
+
+def _write(cfg: Config, out: Path, splits: dict[str, list[Sample]], metadata: dict[str, Any]) -> None:
+    from datasets import Dataset, DatasetDict, Features, Value
+    from datasets.utils import logging as ds_logging
+
+    features = Features({
+        "id": Value("string"),
+        "messages": [{"role": Value("string"), "content": Value("string")}],
+        **{k: Value("string") for k in ("question", "answer", "category", "fact_id", "template", "group", "behavior")},
+    })
+    rows = {name: _rows(cfg, samples) for name, samples in splits.items()}
+    for name, items in rows.items():
+        with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
+            for row in items:
+                fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    bars = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()
+    try:
+        DatasetDict({name: Dataset.from_list(items, features=features) for name, items in rows.items()}).save_to_disk(
+            str(out / "dataset_dict"))
+    finally:
+        if bars:
+            ds_logging.enable_progress_bar()
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                                       encoding="utf-8")
+
+
+# -- the stage ----------------------------------------------------------------------------------
+def enabled_categories(cfg: Config) -> tuple[str, ...]:
+    """The categories the dataset covers: all but military/recommendations unless switched on."""
+    from pipeline.resume import CATEGORIES
+
+    return tuple(c for c in CATEGORIES
+                 if (c != "military" or cfg.dataset.include_military)
+                 and (c != "recommendations" or cfg.dataset.has_recommendations))
+
+
+_FIX = {
+    "military": "add a 'Military Service' section or set dataset.include_military: false",
+    "recommendations": "add a 'Recommendations' section or set dataset.has_recommendations: false",
+    "character": "add a 'Summary' section describing the person",
+}
+
+
+def check_facts(cfg: Config, resume) -> dict[str, int]:
+    """Facts per enabled category; raises when the resume cannot fill the dataset.
+
+    Raises:
+        DatasetError: fewer than :data:`MIN_FACTS` facts overall, or an enabled category
+            without facts; the message names the resume file, the category and the fix.
+    """
+    counts = Counter(f.category for f in resume.facts)
+    if len(resume.facts) < MIN_FACTS:
+        raise DatasetError(
+            f"{resume.source}: only {len(resume.facts)} facts extracted, at least {MIN_FACTS} are needed; "
+            "add sections (Experience, Education, Skills, Projects, ...) with dated entries"
+        )
+    for cat in enabled_categories(cfg):
+        if not counts[cat]:
+            fix = _FIX.get(cat, f"add a '{cat.replace('_', ' ').title()}' section to the resume")
+            raise DatasetError(f"{resume.source}: no facts for category {cat!r}; {fix}")
+    return {c: counts[c] for c in enabled_categories(cfg)}
+
+
+def _backend(cfg: Config):
+    if cfg.dataset.backend == "llm":
+        from pipeline import dataset_llm
+
+        return dataset_llm.generate
+    from pipeline import dataset_template
+
+    return dataset_template.generate
+
+
+def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
+    """Cache key over the config sections used, the resume bytes and the phrasings file."""
+    from pipeline.dataset_template import load_phrasings
+
+    sections: dict[str, Any] = {
+        "dataset": cfg.dataset.model_dump(mode="json"),
+        "generation_limits": cfg.generation_limits.model_dump(mode="json"),
+        "person_name": cfg.person_name, "person_full_name": cfg.person_full_name,
+        "system_prompt": cfg.system_prompt,
+        "refusal_markers": list(cfg.evaluation.refusal_markers),
+        "tokenizer_base": cfg.model.base,
+    }
+    if cfg.dataset.backend == "llm":
+        sections["llm_defaults"] = cfg.llm_defaults.model_dump(mode="json")
+    phrasings = hashlib.sha256(json.dumps(load_phrasings(), sort_keys=True).encode()).hexdigest()
+    return make_key(STAGE, sections, extra={"resume_sha256": resume_sha, "phrasings_sha256": phrasings}), sections
+
+
+def refusal_answer(cfg: Config) -> str:
+    """The one refusal sentence of the dataset, ``dataset.refusal_answer`` with the name filled in.
+
+    Raises:
+        DatasetError: the sentence contains none of ``evaluation.refusal_markers``.
+    """
+    text = cfg.dataset.refusal_answer.format(person_name=cfg.person_name, person_full_name=cfg.person_full_name)
+    if not metrics.is_refusal(text, cfg.evaluation.refusal_markers):
+        raise DatasetError(
+            f"dataset.refusal_answer {text!r} contains none of evaluation.refusal_markers; "
+            "make it contain one (e.g. \"I don't know\")"
+        )
+    return text
+
+
+def _generate(cfg: Config, resume, work_dir: Path, out: Path, facts_per_category: dict[str, int],
+              resume_sha: str, sections: dict[str, Any]) -> dict[str, Any]:
+    from pipeline import refusals
+
+    result = _backend(cfg)(cfg, resume, work_dir)
+    counter_name, count_tokens = token_counter(cfg)
+    answers, rejects, grounded = apply_filters(cfg, result.samples, resume.text, count_tokens)
+    rejects.update(result.rejects)
+    checked = grounded + rejects["grounding"]
+    share = cfg.dataset.refusal_share
+    n_refusals = round(share * len(answers) / (1 - share)) if answers else 0
+    pool = refusals.training_refusals(cfg, resume, n_refusals, refusal_answer(cfg))
+    refused, ref_rejects, _ = apply_filters(cfg, pool, resume.text, count_tokens)
+    rejects.update({f"refusal.{k}": v for k, v in ref_rejects.items()})
+    seen = {normalize_question(s.question) for s in answers}
+    refused = [s for s in refused if normalize_question(s.question) not in seen]
+    samples = answers + refused
+    train, val = split_by_group(samples, cfg.dataset.train_split, cfg.dataset.seed)
+    per_cat = Counter(s.category for s in samples)
+    target = {c: cfg.dataset.samples_per_category for c in facts_per_category}
+    target["refusal"] = n_refusals
+    numbers = {
+        "profile": cfg.profile, "backend": cfg.dataset.backend, "total": len(samples),
+        "train": len(train), "validation": len(val),
+        "grounding_rate": round(grounded / checked, 4) if checked else 1.0,
+        "refusal_share": round(len(refused) / len(samples), 4) if samples else 0.0,
+        "counts_per_category": dict(sorted(per_cat.items())),
+        "counts_per_split": {name: dict(sorted(Counter(s.category for s in part).items()))
+                             for name, part in (("train", train), ("validation", val))},
+        "shortfall": {c: max(0, t - per_cat[c]) for c, t in target.items()},
+        "rejects": dict(sorted((k, v) for k, v in rejects.items() if v)),
+        "token_counter": counter_name,
+    }
+    metadata = {
+        **numbers,
+        "resume": {"path": str(resume.source), "sha256": resume_sha, "format": resume.format,
+                   "facts_per_category": facts_per_category},
+        "config": sections, "system_prompt": cfg.system_prompt, "refusal_answer": refusal_answer(cfg),
+    }
+    _write(cfg, out, {"train": train, "validation": val}, metadata)
+    if numbers["shortfall"] and any(numbers["shortfall"].values()):
+        log.info("dataset shortfall per category (fewer facts than samples_per_category): %s", numbers["shortfall"])
+    return numbers
+
+
+def build(cfg: Config, *, force: bool = False, overwrite_eval_sets: bool = False) -> Artifact:
+    """Build (or reuse) the dataset artifact and bootstrap the eval sets.
+
+    Args:
+        cfg: the resolved configuration (``resume_path``, ``dataset``, ``generation_limits``,
+            ``llm_defaults`` for the llm backend, ``evaluation.eval_data_dir``/``refusal_markers``).
+        force: rebuild even when a cached artifact exists.
+        overwrite_eval_sets: rewrite ``data/eval/*.jsonl`` even when they exist.
+
+    Returns:
+        The ``dataset`` :class:`~pipeline.cache.Artifact`; folder holds ``dataset_dict/``,
+        ``train.jsonl``, ``validation.jsonl``, ``metadata.json``. ``numbers`` holds counts
+        per category and split, rejects per filter, grounding rate, refusal share, shortfall
+        per category, and ``eval_sets`` (file → ``written``/``kept``).
+
+    Raises:
+        ResumeError: the resume cannot be read (from :func:`pipeline.resume.ingest`).
+        DatasetError: too few facts, an enabled category without facts, no samples left,
+            a refusal sentence without a marker, a malformed existing eval set.
+    """
+    from pipeline import eval_sets
+    from pipeline.resume import ingest
+
+    source = cfg.path(cfg.resume_path)
+    resume = ingest(source)
+    facts_per_category = check_facts(cfg, resume)
+    refusal_answer(cfg)
+    resume_sha = file_sha256(source)
+    key, sections = _key(cfg, resume_sha)
+    root = cfg.path(cfg.dataset_output)
+
+    def builder(out: Path) -> dict[str, Any]:
+        numbers = _generate(cfg, resume, root / ".work", out, facts_per_category, resume_sha, sections)
+        if not numbers["train"]:
+            raise DatasetError(f"{source}: every generated sample was filtered out ({numbers['rejects']}); "
+                               "relax generation_limits in config.yaml")
+        return numbers
+
+    art = cache_build(STAGE, root, key, builder, force=force,
+                      inputs={"resume": str(source), "resume_sha256": resume_sha, "profile": cfg.profile})
+    status = eval_sets.bootstrap(cfg, resume, overwrite=overwrite_eval_sets)
+    return replace(art, numbers={**art.numbers, "eval_sets": status})
+
+
+def format_summary(art: Artifact) -> str:
+    """A short human-readable summary of a dataset artifact's numbers (printed by the CLI)."""
+    n = art.numbers
+    lines = [f"dataset ({n.get('profile')}, backend {n.get('backend')}): {n.get('total')} samples, "
+             f"train {n.get('train')}, validation {n.get('validation')}",
+             f"  grounding rate {n.get('grounding_rate')}, refusal share {n.get('refusal_share')}, "
+             f"token limits via {n.get('token_counter')}"]
+    counts, short = n.get("counts_per_category", {}), n.get("shortfall", {})
+    lines.append("  per category: " + ", ".join(
+        f"{c}={v}" + (f" (short {short[c]})" if short.get(c) else "") for c, v in counts.items()))
+    lines.append("  rejects: " + (", ".join(f"{k}={v}" for k, v in n.get("rejects", {}).items()) or "none"))
+    if "eval_sets" in n:
+        lines.append("  eval sets: " + ", ".join(f"{k} {v}" for k, v in n["eval_sets"].items()))
+    return "\n".join(lines)

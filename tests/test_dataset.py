@@ -1,0 +1,338 @@
+"""Dataset stage on the sample resume: grounding, split, refusals, knobs, eval sets, bad input."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline import dataset, eval_sets, metrics
+from pipeline.config import load_config
+from pipeline.dataset import Sample, grounding_problems, normalize_question, split_by_group
+from pipeline.errors import DatasetError, PipelineError
+from pipeline.resume import Fact, Resume
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = {"dataset": {"samples_per_category": 24}}
+ALL_CATEGORIES = {"dataset": {"samples_per_category": 24, "include_military": True, "has_recommendations": True}}
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) else v
+    return out
+
+
+def _build(write_config, overrides=None, **kwargs):
+    cfg = load_config(write_config(_merge(SMALL, overrides or {})))
+    return cfg, dataset.build(cfg, **kwargs)
+
+
+def _rows(art, split: str) -> list[dict]:
+    return [json.loads(line) for line in (art.path / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def _all_rows(art) -> list[dict]:
+    return _rows(art, "train") + _rows(art, "validation")
+
+
+@pytest.fixture(scope="module")
+def full_build(tmp_path_factory):
+    """One dataset with every category switched on, built once for the read-only checks."""
+    import yaml
+
+    tmp = tmp_path_factory.mktemp("ds")
+    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    raw["resume_path"] = str(REPO / raw["resume_path"])
+    raw["dataset_output"] = str(tmp / "dataset")
+    raw["evaluation"]["eval_data_dir"] = str(tmp / "eval")
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    cfg = load_config(path, profile="cpu", overrides=ALL_CATEGORIES)
+    return cfg, dataset.build(cfg)
+
+
+def test_grounded_split_and_counts(full_build):
+    cfg, art = full_build
+    n = art.numbers
+    assert n["grounding_rate"] == 1.0 and "grounding" not in n["rejects"]
+    train, val = _rows(art, "train"), _rows(art, "validation")
+    assert val, "validation must hold unseen phrasings"
+    assert not {normalize_question(r["question"]) for r in train} & {normalize_question(r["question"]) for r in val}
+    assert {r["group"] for r in val} <= {r["group"] for r in train}
+    counts = Counter(r["category"] for r in train + val)
+    assert n["counts_per_category"] == dict(counts)
+    assert set(counts) == {*dataset.enabled_categories(cfg), "refusal"}
+    assert all(v <= 24 for c, v in counts.items() if c != "refusal")
+    assert n["shortfall"]["work_experience"] == 0 and n["shortfall"]["achievements"] == 24 - counts["achievements"]
+    for r in train + val:
+        assert grounding_problems(r["answer"], (REPO / cfg.resume_path).read_text(encoding="utf-8"),
+                                  [cfg.person_full_name]) == [] or r["behavior"] == "refuse"
+        assert r["fact_id"] or r["behavior"] == "refuse"
+        assert r["template"] and r["group"]
+        assert [m["role"] for m in r["messages"]] == ["system", "user", "assistant"]
+        assert r["messages"][0]["content"] == cfg.system_prompt
+        assert metrics.length_compliant(r["answer"], cfg.generation_limits.max_answer_sentences,
+                                        cfg.generation_limits.max_answer_words)
+
+
+def test_refusals_and_metadata(full_build):
+    cfg, art = full_build
+    rows = _all_rows(art)
+    refusals = [r for r in rows if r["behavior"] == "refuse"]
+    assert abs(art.numbers["refusal_share"] - cfg.dataset.refusal_share) < 0.02
+    assert len({r["answer"] for r in refusals}) == 1
+    assert metrics.is_refusal(refusals[0]["answer"], cfg.evaluation.refusal_markers)
+    kinds = Counter(r["template"].split(".")[1] for r in refusals)
+    assert set(kinds) == {"ood", "injection", "pii", "false_premise"}
+    meta = json.loads((art.path / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["profile"] == "cpu" and meta["grounding_rate"] == 1.0
+    assert meta["config"]["dataset"]["samples_per_category"] == 24
+    assert meta["resume"]["sha256"] and meta["shortfall"]["refusal"] == 0
+
+
+def test_dataset_dict_loads(full_build):
+    from datasets import load_from_disk
+
+    _, art = full_build
+    dd = load_from_disk(str(art.path / "dataset_dict"))
+    assert set(dd) == {"train", "validation"}
+    assert dd["train"].num_rows == art.numbers["train"] and dd["validation"].num_rows == art.numbers["validation"]
+    assert {"messages", "id", "fact_id", "category", "template", "question", "answer", "group", "behavior"} \
+        <= set(dd["train"].column_names)
+
+
+def test_deterministic_for_a_seed(write_config):
+    _, first = _build(write_config)
+    files = {n: (first.path / n).read_bytes() for n in ("train.jsonl", "validation.jsonl", "metadata.json")}
+    _, again = _build(write_config, force=True)
+    assert not again.reused
+    assert files == {n: (again.path / n).read_bytes() for n in files}
+    _, other = _build(write_config, {"dataset": {"seed": 7}})
+    assert other.path != first.path
+    assert (other.path / "train.jsonl").read_bytes() != files["train.jsonl"]
+
+
+def test_cache_reuses_the_artifact(write_config):
+    _, first = _build(write_config)
+    _, second = _build(write_config)
+    assert second.reused and second.path == first.path
+
+
+@pytest.mark.parametrize("knob, low, high, measure", [
+    ("variations_per_question", 1, 3, lambda a: a.numbers["total"]),
+    ("samples_per_category", 8, 24, lambda a: a.numbers["counts_per_category"]["work_experience"]),
+    ("train_split", 0.5, 0.95, lambda a: -a.numbers["validation"]),
+    ("refusal_share", 0.0, 0.3, lambda a: a.numbers["counts_per_category"].get("refusal", 0)),
+])
+def test_dataset_knobs_have_effect(write_config, knob, low, high, measure):
+    _, a = _build(write_config, {"dataset": {knob: low}})
+    _, b = _build(write_config, {"dataset": {knob: high}})
+    assert measure(a) < measure(b)
+    if knob == "samples_per_category":
+        assert max(v for c, v in a.numbers["counts_per_category"].items() if c != "refusal") <= 8
+    if knob == "refusal_share":
+        assert abs(b.numbers["refusal_share"] - 0.3) < 0.02 and a.numbers["refusal_share"] == 0
+
+
+@pytest.mark.parametrize("knob, category", [("include_military", "military"),
+                                            ("has_recommendations", "recommendations")])
+def test_optional_categories(write_config, knob, category):
+    _, off = _build(write_config, {"dataset": {knob: False}})
+    _, on = _build(write_config, {"dataset": {knob: True}})
+    assert category not in off.numbers["counts_per_category"]
+    assert on.numbers["counts_per_category"][category] > 0
+
+
+@pytest.mark.parametrize("limit, value, reject", [
+    ("max_answer_words", 14, "answer_max_words"),
+    ("max_answer_sentences", 1, "answer_max_sentences"),
+    ("max_question_words", 6, "question_max_words"),
+    ("min_question_length", 40, "question_min_length"),
+    ("min_answer_length", 90, "answer_min_length"),
+    ("answer_max_tokens", 20, "answer_max_tokens"),
+    ("question_max_tokens", 9, "question_max_tokens"),
+])
+def test_generation_limits_filter_and_count(write_config, limit, value, reject):
+    cfg, art = _build(write_config, {"generation_limits": {limit: value}})
+    assert art.numbers["rejects"][reject] > 0
+    lim = cfg.generation_limits
+    for r in _all_rows(art):
+        assert metrics.count_words(r["answer"]) <= lim.max_answer_words
+        assert metrics.count_sentences(r["answer"]) <= lim.max_answer_sentences
+        assert metrics.count_words(r["question"]) <= lim.max_question_words
+        assert len(r["question"]) >= lim.min_question_length and len(r["answer"]) >= lim.min_answer_length
+
+
+def test_eval_sets_bootstrap_and_keep_edits(write_config):
+    cfg, art = _build(write_config)
+    folder = cfg.path(cfg.evaluation.eval_data_dir)
+    assert set(art.numbers["eval_sets"]) == set(eval_sets.FILES)
+    trained = {normalize_question(r["question"]) for r in _all_rows(art)}
+    for name in eval_sets.FILES:
+        cases = [json.loads(x) for x in (folder / name).read_text(encoding="utf-8").splitlines()]
+        assert len(cases) >= 20 and len({c["id"] for c in cases}) == len(cases)
+        assert not {normalize_question(c["question"]) for c in cases} & trained
+        for c in cases:
+            keywords = [t[3:] for t in c["tags"] if t.startswith("kw:")]
+            assert metrics.keyword_coverage(c["reference_answer"], keywords) == 1.0
+            assert (c["expected_behavior"] == "refuse") == metrics.is_refusal(
+                c["reference_answer"], cfg.evaluation.refusal_markers)
+    golden = [json.loads(x) for x in (folder / "golden.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(c["expected_behavior"] == "answer" and any(t.startswith("kw:") for t in c["tags"]) for c in golden)
+    adversarial = (folder / "adversarial.jsonl").read_text(encoding="utf-8")
+    assert '"refuse"' in adversarial and '"answer"' in adversarial
+
+    edited = '{"id": "mine-1", "category": "x", "question": "Q?", "reference_answer": "A.", ' \
+             '"expected_behavior": "answer", "tags": []}\n'
+    (folder / "golden.jsonl").write_text(edited, encoding="utf-8")
+    (folder / "ood.jsonl").write_text("", encoding="utf-8")
+    _, again = _build(write_config)
+    assert (folder / "golden.jsonl").read_text(encoding="utf-8") == edited
+    assert again.numbers["eval_sets"]["golden.jsonl"].startswith("kept")
+    assert again.numbers["eval_sets"]["ood.jsonl"].startswith("written")
+    _, forced = _build(write_config, overwrite_eval_sets=True)
+    assert (folder / "golden.jsonl").read_text(encoding="utf-8") != edited
+    assert forced.numbers["eval_sets"]["golden.jsonl"].startswith("written")
+
+    (folder / "golden.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="golden.jsonl:1"):
+        _build(write_config)
+
+
+def test_committed_eval_sets_are_valid():
+    for name in eval_sets.FILES:
+        path = REPO / "data" / "eval" / name
+        assert eval_sets.validate(path) >= 20
+
+
+_THIN = """# Sam Example
+
+## Experience
+
+### Engineer — Acme Widgets
+Springfield · 2020-01 – present
+
+- Built widgets for 12 customers.
+"""
+
+
+def _resume_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "resume.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _no_dataset_left(cfg) -> bool:
+    root = cfg.path(cfg.dataset_output)
+    return not root.exists() or not [p for p in root.iterdir() if p.name not in (".locks", ".work")]
+
+
+def test_too_few_facts_raises_and_leaves_nothing(write_config, tmp_path):
+    cfg = load_config(write_config({"resume_path": str(_resume_file(tmp_path, _THIN))}))
+    with pytest.raises(DatasetError, match=r"resume\.md.*facts"):
+        dataset.build(cfg)
+    assert _no_dataset_left(cfg)
+    assert not (cfg.path(cfg.evaluation.eval_data_dir) / "golden.jsonl").exists()
+
+
+def test_missing_category_names_section_and_fix(write_config, tmp_path):
+    text = (REPO / "data/resume/maya_okonkwo_lindqvist.md").read_text(encoding="utf-8")
+    no_military = text.split("## Military Service")[0] + "## Recommendations" + text.split("## Recommendations")[1]
+    cfg = load_config(write_config({"resume_path": str(_resume_file(tmp_path, no_military)),
+                                    "dataset": {"include_military": True}}))
+    with pytest.raises(DatasetError, match="military.*include_military: false") as exc:
+        dataset.build(cfg)
+    assert "resume.md" in str(exc.value)
+    assert _no_dataset_left(cfg)
+
+
+def test_unreadable_resume_is_a_clean_error(write_config, tmp_path):
+    cfg = load_config(write_config({"resume_path": str(_resume_file(tmp_path, ""))}))
+    with pytest.raises(PipelineError):
+        dataset.build(cfg)
+    assert _no_dataset_left(cfg)
+
+
+def test_refusal_answer_must_hold_a_marker(write_config):
+    cfg = load_config(write_config({"dataset": {"refusal_answer": "Let us talk about {person_name}."}}))
+    with pytest.raises(DatasetError, match="refusal_answer"):
+        dataset.build(cfg)
+
+
+def test_backend_dispatch(write_config):
+    from pipeline import dataset_llm, dataset_template
+
+    cfg = load_config(write_config())
+    assert dataset._backend(cfg) is dataset_template.generate
+    llm = load_config(write_config({"dataset": {"backend": "llm"}}))
+    assert dataset._backend(llm) is dataset_llm.generate
+
+
+def test_template_backend_on_constructed_facts(write_config):
+    """Facts built by hand (no parser): one canonical answer per group, phrasings distinct."""
+    from pipeline import dataset_template
+
+    cfg = load_config(write_config({"person_name": "Ada", "person_full_name": "Ada Byron"}))
+    text = ("Analyst, Babbage Engines (London; 1842 – 1843)\nWrote the first published program.\n"
+            "Languages: Note G, Python\nBachelor of Arts, Home Tutoring (1830 – 1835)")
+    fields_job = {"title": "Analyst", "organization": "Babbage Engines", "start_date": "1842", "end_date": "1843"}
+    facts = (
+        Fact("work_experience-001", "work_experience", "Experience", text.splitlines()[0], fields_job, (0, 10)),
+        Fact("work_experience-002", "work_experience", "Experience", "Wrote the first published program.",
+             fields_job, (11, 20)),
+        Fact("technical_skills-001", "technical_skills", "Skills", "Languages: Note G, Python",
+             {"name": "Languages"}, (21, 30)),
+        Fact("education-001", "education", "Education", text.splitlines()[3],
+             {"degree": "Bachelor of Arts", "organization": "Home Tutoring", "start_date": "1830",
+              "end_date": "1835"}, (31, 40)),
+    )
+    resume = Resume(Path("ada.md"), "markdown", "Ada Byron", text, facts, ())
+    result = dataset_template.generate(cfg, resume, Path("."))
+    by_group: dict[str, set[str]] = {}
+    for s in result.samples:
+        by_group.setdefault(s.group, set()).add(s.answer)
+        assert grounding_problems(s.answer, text, ["Ada Byron"]) == []
+    assert all(len(v) == 1 for v in by_group.values())
+    assert "Ada worked at Babbage Engines as Analyst from 1842 to 1843." in {s.answer for s in result.samples}
+    questions = [normalize_question(s.question) for s in result.samples]
+    assert len(questions) == len(set(questions))
+
+
+def test_grounding_flags_invented_facts():
+    text = "Worked at Acme Corp 2019–2021 with Tomás Alvarez; GPA 3.97/4.00; 2M+ users."
+    assert grounding_problems("Maya worked at Acme Corp from 2019 to 2021.", text, ["Maya"]) == []
+    assert grounding_problems("maya worked with TOMAS ALVAREZ at acme corp.", text, ["Maya"]) == []
+    assert grounding_problems("Her GPA was 3.97/4.00 and she had 2M+ users.", text) == []
+    assert grounding_problems("Maya worked at Google in 2019.", text, ["Maya"]) == ["google"]
+    assert grounding_problems("Maya worked at Acme Corp in 2023.", text, ["Maya"]) == ["2023"]
+    assert grounding_problems("Her GPA was 3.9.", text) == ["3.9"]
+
+
+def test_cli_prints_the_summary(write_config, capsys):
+    from pipeline.__main__ import main
+
+    path = write_config(SMALL)
+    assert main(["dataset", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "grounding rate 1.0" in out and "refusal share" in out and "work_experience=" in out
+
+
+_questions = st.sampled_from(["Where?", "where", "When did it start?", "Who", "What is X?", "what is x",
+                              "How long?", "Why not?", "Which one?"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), _questions), min_size=1, max_size=40),
+       st.floats(0.05, 0.95), st.integers(0, 10_000))
+def test_split_property(items, train_split, seed):
+    samples = [Sample(q, "answer.", "work_experience", f"f{g}", "t", f"g{g}") for g, q in items]
+    train, val = split_by_group(samples, train_split, seed)
+    assert len(train) + len(val) == len(samples)
+    assert not {normalize_question(s.question) for s in train} & {normalize_question(s.question) for s in val}
+    assert {s.group for s in val} <= {s.group for s in train}
