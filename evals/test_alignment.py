@@ -1,0 +1,22 @@
+"""fp32 alignment gates: ``test_fp32_alignment[<quantized variant>]``.
+
+Mean token F1 of the variant's responses against model.onnx's on the same cases must reach
+``evaluation.thresholds.fp32_alignment_min``. Run: ``pytest evals -m smoke``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.evaluate import alignment_check
+
+
+def test_fp32_alignment(quantized_variant, rc, results, record_property):
+    check = alignment_check(rc.cfg, results["model.onnx"], results[quantized_variant])
+    for key, value in (("variant", quantized_variant), ("metric", "fp32_alignment"),
+                       ("threshold", check.threshold), ("actual", check.actual), ("n_cases", check.n)):
+        record_property(key, value)
+    if check.passed is None:
+        pytest.skip("no case shared with model.onnx")
+    if not check.passed:
+        pytest.fail(check.message(), pytrace=False)
