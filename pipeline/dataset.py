@@ -220,6 +220,13 @@ def _generate(cfg: Config, resume, work_dir: Path, out: Path, facts_per_category
     refused = [s for s in refused if normalize_question(s.question) not in seen]
     samples = answers + refused
     train, val = split_by_group(samples, cfg.dataset.train_split, cfg.dataset.seed)
+    if not train or not val:
+        raise DatasetError(
+            f"{resume.source}: {len(samples)} samples give an empty "
+            f"{'validation' if train else 'train'} split; raise dataset.samples_per_category "
+            f"(now {cfg.dataset.samples_per_category}) or dataset.variations_per_question "
+            f"(now {cfg.dataset.variations_per_question}) so question groups have unseen phrasings"
+        )
     per_cat = Counter(s.category for s in samples)
     target = {c: cfg.dataset.samples_per_category for c in facts_per_category}
     target["refusal"] = n_refusals

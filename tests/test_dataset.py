@@ -336,3 +336,10 @@ def test_split_property(items, train_split, seed):
     assert len(train) + len(val) == len(samples)
     assert not {normalize_question(s.question) for s in train} & {normalize_question(s.question) for s in val}
     assert {s.group for s in val} <= {s.group for s in train}
+
+
+def test_empty_validation_split_is_a_clean_error(write_config):
+    cfg = load_config(write_config({"dataset": {"variations_per_question": 1, "samples_per_category": 3}}))
+    with pytest.raises(DatasetError, match="empty validation split; raise dataset.samples_per_category"):
+        dataset.build(cfg)
+    assert _no_dataset_left(cfg)
