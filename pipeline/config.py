@@ -51,6 +51,8 @@ class ServerConfig(_Section):
     backoff_max: float = Field(30.0, gt=0, description="cap of the exponential backoff, seconds")
     managed: bool = Field(False, description="start a llama.cpp server for the run and stop it after")
     managed_model: str | None = Field(None, description="GGUF for the managed server; null = embedded")
+    managed_n_ctx: int = Field(4096, ge=256, le=131072,
+                               description="context window (tokens per request) of the managed server")
 
 
 class ValidationSection(_Section):
@@ -102,6 +104,11 @@ class DatasetConfig(_Section):
     temperatures: Temperatures = Temperatures()
     train_split: float = Field(0.9, gt=0, lt=1)
     refusal_share: float = Field(0.15, ge=0, lt=1, description="share of refusal samples")
+    refusal_answer: str = Field(
+        "I don't know; that is not in {person_name}'s resume.",
+        min_length=1,
+        description="the one refusal sentence of the training set; must contain a refusal marker",
+    )
     seed: int = 88
     include_military: bool = False
     has_recommendations: bool = False
@@ -142,6 +149,7 @@ class SFTSection(_Section):
     save_total_limit: int = Field(2, ge=1)
     seed: int = 88
     logging_steps: int = Field(10, ge=1)
+    save_steps: int = Field(50, ge=1, description="optimizer steps between checkpoints (and evaluations) when save_strategy/eval_strategy is 'steps'")
 
     @model_validator(mode="after")
     def _best_needs_eval(self) -> "SFTSection":
@@ -157,9 +165,27 @@ class InferenceSection(_Section):
     repetition_penalty: float = Field(1.2, ge=1.0, le=3.0)
 
 
+class ExportSection(_Section):
+    """ONNX export of the merged model (pipeline/export.py)."""
+
+    logit_tolerance: float = Field(
+        1e-2, gt=0, description="max |logit| difference allowed between model.onnx and the merged PyTorch model"
+    )
+
+
 class QuantizationSection(_Section):
-    block_size: int = Field(32, ge=16)
-    accuracy_level: int = Field(4, ge=0, le=4)
+    """Quantized ONNX variants (pipeline/quantize.py; the module docstring gives the reasons)."""
+
+    block_size: int = Field(32, ge=16, description="q4: weights per MatMulNBits quantization block")
+    accuracy_level: int = Field(4, ge=0, le=4, description="q4: MatMulNBits compute precision (4 = int8)")
+    per_channel: bool = Field(True, description="int8/uint8: one weight scale per output channel")
+    reduce_range: bool = Field(False, description="int8/uint8: 7-bit weights (pre-VNNI x86 saturation)")
+    op_types: tuple[Literal["MatMul", "Gather"], ...] = Field(
+        ("MatMul",), min_length=1, description="int8/uint8: operator types quantized"
+    )
+    exclude_nodes: tuple[str, ...] = Field(
+        ("down_proj",), description="int8/uint8: nodes whose name contains one of these substrings stay fp32"
+    )
 
     @field_validator("block_size")
     @classmethod
@@ -170,8 +196,13 @@ class QuantizationSection(_Section):
 
 
 class HubSection(_Section):
+    """Hugging Face Hub repos ``python -m pipeline publish`` pushes to."""
+
     model_id: str = "your-name/resume-chat"
     dataset_id: str = "your-name/resume-qa"
+    license: str = Field("apache-2.0", min_length=1,
+                         description="Hub licence id on both cards; the base model's licence binds its weights")
+    private: bool = Field(False, description="create the Hub repos as private")
 
 
 class Thresholds(_Section):
@@ -208,6 +239,11 @@ class EvaluationSection(_Section):
     smoke_samples: int = Field(50, ge=1)
     full_samples_per_set: int = Field(300, ge=1)
     max_new_tokens: int = Field(128, ge=1)
+    batch_size: int = Field(8, ge=1, le=64, description=(
+        "prompts per generate_batch call in the quality pass (1 = one at a time); latency "
+        "gates always send one request at a time"))
+    latency_rounds: int = Field(20, ge=2, le=1000, description=(
+        "benchmark rounds (one request each, cycling over the sampled cases) per p95 latency gate"))
     report_output: str = "reports"
     eval_data_dir: str = "data/eval"
     refusal_markers: tuple[str, ...] = (
@@ -242,6 +278,7 @@ class Config(_Section):
     lora: LoraSection = LoraSection()
     sft: SFTSection = SFTSection()
     inference: InferenceSection = InferenceSection()
+    export: ExportSection = ExportSection()
     quantization: QuantizationSection = QuantizationSection()
     evaluation: EvaluationSection = EvaluationSection()
 

@@ -1,0 +1,126 @@
+"""onnxruntime greedy generation: parity with PyTorch, batching, EOS, repetition penalty, bad files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.cache import Artifact
+from pipeline.config import load_config
+from pipeline.errors import ModelError
+from pipeline.generate import Generator
+
+pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
+                                        "ignore::DeprecationWarning")
+
+REPO = Path(__file__).resolve().parents[1]
+SYSTEM = "You answer questions about Maya's resume."
+QUESTIONS = ["Where did Maya study?", "Hi", "Which programming languages does she know best and why?",
+             "What is her current job title at the company?"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model with larger random weights (greedy output varies instead of repeating
+    one token), exported to ONNX; returns the PyTorch folder's export."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from pipeline.export import export
+
+    tmp = tmp_path_factory.mktemp("generate")
+    src = tmp / "pt"
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" not in name:
+                p.normal_(0, 0.15)
+    model.save_pretrained(src)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(src)
+    cfg = load_config(REPO / "config.yaml", profile="cpu", overrides={"cache_dir": str(tmp / "cache")})
+    return export(cfg, Artifact("merged", "spiced-tiny", src)).path
+
+
+def _gen(model_dir: Path, penalty: float = 1.2, n: int = 12) -> Generator:
+    return Generator(model_dir, "model.onnx", system_prompt=SYSTEM, max_new_tokens=n, repetition_penalty=penalty)
+
+
+@pytest.mark.parametrize("penalty", [1.0, 1.3])
+def test_onnx_greedy_equals_pytorch_greedy(model_dir, penalty):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    gen = _gen(model_dir, penalty)
+    model = AutoModelForCausalLM.from_pretrained(model_dir.parent.parent.parent / "pt").eval()
+    for q in QUESTIONS:
+        ours = gen.generate(q)
+        ids = torch.tensor([gen.prompt_ids(q)])
+        ref = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=12,
+                             repetition_penalty=penalty, eos_token_id=list(gen.eos_ids), pad_token_id=gen.pad_id)
+        ref_ids = tuple(ref[0, ids.shape[1]:].tolist())
+        assert ours.token_ids == ref_ids
+        assert ours.text == gen.tokenizer.decode(ref_ids, skip_special_tokens=True).strip()
+        assert ours.text  # the spiced model produces words, so the comparison means something
+
+
+def test_batched_equals_one_at_a_time(model_dir):
+    gen = _gen(model_dir)
+    single = [gen.generate(q) for q in QUESTIONS]
+    for batch_size in (2, 4):
+        batched = gen.generate_batch(QUESTIONS, batch_size=batch_size)
+        assert [b.token_ids for b in batched] == [s.token_ids for s in single]
+        assert [b.text for b in batched] == [s.text for s in single]
+    assert len({len(gen.prompt_ids(q)) for q in QUESTIONS}) > 1  # rows really were padded
+
+
+def test_stops_on_any_generation_config_eos(model_dir, tmp_path):
+    first = _gen(model_dir).generate(QUESTIONS[0])
+    assert first.new_tokens == 12 and not first.stopped_on_eos
+    copy = tmp_path / "m"
+    shutil.copytree(model_dir, copy)
+    gc = json.loads((copy / "generation_config.json").read_text())
+    gc["eos_token_id"] = [gc["eos_token_id"], first.token_ids[2]]  # a list, as HF allows
+    (copy / "generation_config.json").write_text(json.dumps(gc))
+    stopped = _gen(copy).generate(QUESTIONS[0])
+    assert stopped.stopped_on_eos and stopped.token_ids == first.token_ids[:3] and stopped.new_tokens == 3
+    batched = _gen(copy).generate_batch(QUESTIONS)
+    assert batched[0].token_ids == first.token_ids[:3]
+    assert _gen(copy).generate(QUESTIONS[0], max_new_tokens=2).new_tokens == 2
+
+
+@settings(max_examples=50, deadline=None)
+@given(logits=st.lists(st.floats(-30, 30, allow_nan=False, width=32), min_size=8, max_size=8),
+       seen=st.sets(st.integers(0, 7), max_size=8), penalty=st.floats(1.0, 3.0))
+def test_repetition_penalty_matches_hf(logits, seen, penalty):
+    import torch
+    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
+
+    gen = Generator.__new__(Generator)
+    gen.repetition_penalty = penalty
+    arr = np.asarray(logits, dtype=np.float32)
+    ours = gen._pick(arr, set(seen))
+    ids = torch.tensor([sorted(seen) or [0]])
+    scores = torch.tensor([logits], dtype=torch.float32)
+    ref = RepetitionPenaltyLogitsProcessor(penalty)(ids, scores.clone()) if seen else scores
+    assert ref[0, ours] == ref[0].max()
+
+
+def test_corrupt_onnx_names_file_and_fix(model_dir, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(model_dir, copy)
+    data = (copy / "onnx/model.onnx").read_bytes()
+    (copy / "onnx/model.onnx").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelError, match=r"m/onnx/model.onnx could not be loaded.*export --force"):
+        _gen(copy)
+
+
+def test_missing_variant(model_dir):
+    with pytest.raises(ModelError, match=r"onnx/model_q4.onnx does not exist.*export --force"):
+        Generator(model_dir, "model_q4.onnx", system_prompt=SYSTEM)
