@@ -6,6 +6,8 @@ Commands:
   dataset     build the grounded Q/A dataset and bootstrap data/eval/*.jsonl
   train       dataset → base → LoRA SFT → merge → ONNX export → quantization
   sft | merge | export | quantize   the chain up to that stage
+  publish     stage, PII-scan and upload the model or dataset repo (--dry-run lists files)
+  chat        ask the ONNX model questions (one, or interactively from stdin)
 
 Every command prints where its artifacts are and what to run next. Bad input exits
 non-zero with one line naming the file or key and the fix.
@@ -18,8 +20,9 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from pipeline.config import ConfigError, load_config
+from pipeline.config import VARIANTS, ConfigError, load_config
 from pipeline.errors import PipelineError
 
 _NEXT = {
@@ -56,6 +59,7 @@ def _cmd_dataset(cfg, args) -> int:
 
     art = dataset.build(cfg, force=args.force, overwrite_eval_sets=args.overwrite_eval_sets)
     _print_artifact(art)
+    print(dataset.format_summary(art))
     print(f"next: {_NEXT['dataset']}")
     return 0
 
@@ -68,6 +72,19 @@ def _cmd_chain(cfg, args) -> int:
     arts = run_chain(cfg, until=until, force=force, on_stage=_print_artifact)
     print(f"next: {_NEXT[arts[until].stage]}")
     return 0
+
+
+def _cmd_publish(cfg, args) -> int:
+    from pipeline.publish import publish
+
+    return publish(cfg, args.what, dry_run=args.dry_run, allow_failing=args.allow_failing,
+                   report_dir=args.report, repo_id=args.repo_id, stage_dir=args.stage_dir)
+
+
+def _cmd_chat(cfg, args) -> int:
+    from pipeline.chat import chat
+
+    return chat(cfg, args.variant, args.question, model_dir=args.model_dir)
 
 
 def _build_parser(extra: dict[str, Callable] | None = None) -> argparse.ArgumentParser:
@@ -85,14 +102,29 @@ def _build_parser(extra: dict[str, Callable] | None = None) -> argparse.Argument
     p = sub.add_parser("dataset", parents=[common], help="build the dataset and eval sets")
     p.add_argument("--overwrite-eval-sets", action="store_true",
                    help="regenerate data/eval/*.jsonl even when they exist and were edited")
+    p.add_argument("--managed-server", action="store_true",
+                   help="llm backend: start a local llama.cpp server for the run (sets server.managed: true)")
     for name in ("train", "sft", "merge", "export", "quantize"):
         sub.add_parser(name, parents=[common], help=f"run the chain up to {_UNTIL[name]}")
+    p = sub.add_parser("publish", parents=[common], help="publish the model or dataset to the Hub")
+    p.add_argument("what", choices=("model", "dataset"))
+    p.add_argument("--dry-run", action="store_true", help="stage and list files with size and sha256; upload nothing")
+    p.add_argument("--allow-failing", action="store_true",
+                   help="publish without an eval report or with failing gates (the card says so)")
+    p.add_argument("--report", type=Path, default=None, help="eval report folder (default: the newest)")
+    p.add_argument("--repo-id", default=None, help="Hub repo id (default: model.hub_id / dataset.hub_id)")
+    p.add_argument("--stage-dir", type=Path, default=None, help="keep the staged tree in this empty folder")
+    p = sub.add_parser("chat", parents=[common], help="ask the ONNX model questions")
+    p.add_argument("question", nargs="?", default=None, help="one question; omit for interactive mode")
+    p.add_argument("--variant", default="model_q4.onnx", choices=VARIANTS, help="ONNX file (default: %(default)s)")
+    p.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the chain's ONNX artifact)")
     return parser
 
 
 COMMANDS: dict[str, Callable] = {
     "config": _cmd_config, "preview": _cmd_preview, "dataset": _cmd_dataset,
     **{name: _cmd_chain for name in _UNTIL},
+    "publish": _cmd_publish, "chat": _cmd_chat,
 }
 
 
@@ -102,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        cfg = load_config(args.config, profile=args.profile)
+        managed = {"server": {"managed": True}} if getattr(args, "managed_server", False) else None
+        cfg = load_config(args.config, profile=args.profile, overrides=managed)
         return COMMANDS[args.command](cfg, args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

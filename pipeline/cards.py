@@ -149,13 +149,15 @@ def model_front_matter(cfg: Config, report: EvalReport | None, repo_id: str, dat
         for variant, values in report.metrics.items():
             results.append({
                 "task": {"type": "text-generation", "name": "Resume question answering"},
-                "dataset": {"type": dataset_id or "resume-eval", "name": f"resume eval sets ({variant})",
+                # evaluation.hub.dataset_id names the evaluation sets the metrics were measured on
+                "dataset": {"type": cfg.evaluation.hub.dataset_id, "name": f"resume eval sets ({variant})",
                             "split": "eval"},
                 "metrics": [{"type": name, "name": f"{name} ({variant})", "value": value}
                             for name, value in values.items()],
                 "source": {"name": f"eval report {report.timestamp}"},
             })
-        meta["model-index"] = [{"name": repo_id.split("/")[-1], "results": results}]
+        # evaluation.hub.model_id names the evaluated model in the model-index
+        meta["model-index"] = [{"name": cfg.evaluation.hub.model_id, "results": results}]
     return meta
 
 

@@ -121,7 +121,7 @@ def stage_model(cfg: Config, onnx_dir: Path, merged_dir: Path, report: EvalRepor
     """Stage the complete model repo (files plus README.md card) in ``dest``."""
     stage_model_files(onnx_dir, merged_dir, dest)
     onnx_files = sorted(f.name for f in (dest / "onnx").iterdir())
-    card = render_model_card(cfg, report, repo_id=repo_id, dataset_id=cfg.evaluation.hub.dataset_id,
+    card = render_model_card(cfg, report, repo_id=repo_id, dataset_id=cfg.dataset.hub_id,
                              onnx_files=onnx_files, allow_failing=allow_failing,
                              params=_param_count(dest))
     (dest / "README.md").write_text(card, encoding="utf-8")
@@ -143,7 +143,7 @@ def stage_dataset(cfg: Config, dataset_dir: Path, report: EvalReport | None, des
         metadata["resume"]["path"] = Path(metadata["resume"]["path"]).name
     (dest / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                         encoding="utf-8")
-    card = render_dataset_card(cfg, metadata, report, repo_id=repo_id, model_id=cfg.evaluation.hub.model_id,
+    card = render_dataset_card(cfg, metadata, report, repo_id=repo_id, model_id=cfg.model.hub_id,
                                allow_failing=allow_failing)
     (dest / "README.md").write_text(card, encoding="utf-8")
 
@@ -285,7 +285,7 @@ def push(tree: Path, repo_id: str, repo_type: str, *, private: bool) -> str:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         raise PublishError(f"upload to {repo_type} repo {repo_id} failed ({type(exc).__name__}"
                            f"{f', HTTP {status}' if status else ''}); check the repo id in "
-                           "evaluation.hub and that your token may write to it") from exc
+                           "model.hub_id / dataset.hub_id and that your token may write to it") from exc
     return str(getattr(info, "commit_url", info))
 
 
@@ -299,7 +299,7 @@ def publish(cfg: Config, what: str, *, dry_run: bool = False, allow_failing: boo
         dry_run: print each staged file with size and sha256; upload nothing.
         allow_failing: publish even without a report or with failing gates (the card says so).
         report_dir: a specific report folder instead of the newest under ``evaluation.report_output``.
-        repo_id: overrides ``evaluation.hub.model_id`` / ``dataset_id``.
+        repo_id: overrides ``model.hub_id`` / ``dataset.hub_id``.
         stage_dir: keep the staged tree in this (new or empty) folder instead of a temp folder.
         echo: where lines go (the CLI prints them).
 
@@ -314,9 +314,9 @@ def publish(cfg: Config, what: str, *, dry_run: bool = False, allow_failing: boo
 
     if what not in ("model", "dataset"):
         raise PublishError(f"publish what={what!r}: choose model or dataset")
-    repo_id = repo_id or (cfg.evaluation.hub.model_id if what == "model" else cfg.evaluation.hub.dataset_id)
+    repo_id = repo_id or (cfg.model.hub_id if what == "model" else cfg.dataset.hub_id)
     if not dry_run and _PLACEHOLDER_ID.match(repo_id):
-        key = "evaluation.hub.model_id" if what == "model" else "evaluation.hub.dataset_id"
+        key = "model.hub_id" if what == "model" else "dataset.hub_id"
         raise PublishError(f"{key} is still the placeholder {repo_id!r}; set it in config.yaml "
                            "(or pass --repo-id) before a real push")
     try:

@@ -100,7 +100,8 @@ def env(tmp_path, write_config, monkeypatch):
     monkeypatch.setattr("pipeline.chain.run_chain", lambda cfg, until="onnx", **kw: arts)
     monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    cfg = write_config()
+    cfg = write_config({"model": {"hub_id": "me/model-x"}, "dataset": {"hub_id": "me/data-x"},
+                        "evaluation": {"hub": {"model_id": "me/eval-model", "dataset_id": "me/eval-sets"}}})
     return {"cfg": str(cfg), "arts": arts, "reports": tmp_path / "reports", "tmp": tmp_path}
 
 
@@ -134,7 +135,10 @@ def test_model_card_front_matter_matches_report(env):
     assert meta["library_name"] == "transformers.js" and meta["pipeline_tag"] == "text-generation"
     assert {"transformers.js", "onnx"} <= set(meta["tags"])
     expected = json.loads((report / "metrics.json").read_text())["variants"]
+    assert meta["datasets"] == ["me/data-x"]  # dataset.hub_id
+    assert meta["model-index"][0]["name"] == "me/eval-model"  # evaluation.hub.model_id
     results = meta["model-index"][0]["results"]
+    assert {r["dataset"]["type"] for r in results} == {"me/eval-sets"}  # evaluation.hub.dataset_id
     assert len(results) == len(VARIANTS)
     for res in results:
         variant = res["dataset"]["name"].split("(")[1].rstrip(")")
@@ -216,7 +220,7 @@ def test_token_never_printed_or_staged(env, capsys, monkeypatch):
 
 def test_real_push_refuses_placeholder_repo_and_offline(env, capsys, monkeypatch):
     _write_report(env["reports"])
-    assert _publish(env, "model") == 1
+    assert _publish(env, "model", "--repo-id", "your-name/resume-chat") == 1
     assert "placeholder" in capsys.readouterr().err
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert _publish(env, "model", "--repo-id", "someone/resume-chat") == 1
