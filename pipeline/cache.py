@@ -13,6 +13,7 @@ Used by every stage module; nothing to run on its own.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+
+from pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,12 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno == errno.ENOSPC:
+                raise PipelineError(f"{stage}: disk full while writing {tmp}; free space under {root} "
+                                    "and rerun (nothing was marked complete)") from exc
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
