@@ -100,6 +100,10 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
     Raises:
         Whatever ``builder`` raises; the temporary folder is removed and no manifest exists.
     """
+    if root.exists() and not root.is_dir():
+        raise PipelineError(f"{root}: the {stage} output folder is a file; point its setting in "
+                            "config.yaml (dataset_output, model_output, merged_output, onnx_output, "
+                            "cache_dir) at a folder")
     root.mkdir(parents=True, exist_ok=True)
     final = root / key[:16]
     (root / ".locks").mkdir(exist_ok=True)
@@ -108,8 +112,11 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
         if manifest is not None and not force:
             log.info("%s: cache hit %s", stage, final)
             return Artifact(stage, key, final, manifest.get("numbers", {}), reused=True)
+        # Under the lock no one else builds this key: any temp folder of it was left by a
+        # killed builder and is removed.
+        for stale in root.glob(f".tmp-{key[:16]}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = root / f".tmp-{key[:16]}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         started = time.time()
         try:

@@ -113,6 +113,17 @@ class DatasetConfig(_Section):
     include_military: bool = False
     has_recommendations: bool = False
 
+    @field_validator("system_prompt", "refusal_answer")
+    @classmethod
+    def _known_placeholders(cls, v: str) -> str:
+        try:
+            v.format(person_name="x", person_full_name="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"bad placeholder {exc}; use only {{person_name}} and {{person_full_name}} "
+                "(double braces {{{{ }}}} for literal braces)") from exc
+        return v
+
 
 class ModelConfig(_Section):
     """Base model: a hub id, a local directory, a .gguf file, or ``embedded``."""
@@ -247,9 +258,9 @@ class EvaluationSection(_Section):
         "benchmark rounds (one request each, cycling over the sampled cases) per p95 latency gate"))
     report_output: str = "reports"
     eval_data_dir: str = "data/eval"
-    refusal_markers: tuple[str, ...] = (
+    refusal_markers: tuple[str, ...] = Field(min_length=1, default=(
         "I don't know", "I do not know", "not in the resume", "I can't answer", "I cannot answer",
-    )
+    ))
     hub: HubSection = HubSection()
     thresholds: Thresholds = Thresholds()
 
@@ -262,9 +273,9 @@ class Config(_Section):
 
     profile: str
     root: Path
-    person_name: str
-    person_full_name: str
-    resume_path: str
+    person_name: str = Field(min_length=1)
+    person_full_name: str = Field(min_length=1)
+    resume_path: str = Field(min_length=1)
     dataset_output: str = "artifacts/dataset"
     model_output: str = "artifacts/adapter"
     merged_output: str = "artifacts/merged"
@@ -305,6 +316,20 @@ class Config(_Section):
         data = self.model_dump(mode="json")
         data["root"] = str(self.root)
         return data
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping (the last one would win silently)."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}; keep one of them", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _jsonable(value: Any) -> Any:
@@ -358,11 +383,15 @@ def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | Non
     """
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"{file}: config file not found; pass --config PATH or create it from config.yaml")
+        raise ConfigError(f"{file}: config file not found; check the config path "
+                          "(CLI --config, pytest --rc-config) or copy config.yaml from the repository")
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: not valid YAML ({exc}); fix the syntax") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{file}: not valid YAML ({where}{what}); fix the syntax") from exc
     if raw is None:
         raise ConfigError(f"{file}: file is empty; copy config.yaml from the repository")
     if not isinstance(raw, dict):
@@ -391,6 +420,14 @@ def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | Non
     except ValidationError as exc:
         problems.extend(_format_errors(str(file), exc))
         cfg = None
+    # The other profiles are checked too, so a typo there is found now, not on a later run.
+    for other, block in profiles.items():
+        if other == name or not isinstance(other, str):
+            continue
+        try:
+            Config.model_validate({**_deep_merge(raw, block or {}), "profile": other, "root": merged["root"]})
+        except ValidationError as exc:
+            problems.extend(_format_errors(str(file), exc, prefix=f"profiles.{other} → "))
     if problems:
         raise ConfigError(
             f"{file} (profile {name!r}): {len(problems)} problem(s):\n" + "\n".join(problems)

@@ -139,12 +139,21 @@ _FIX = {
 }
 
 
+# A resume without these cannot make a useful dataset; the other categories are filled when
+# the resume has them (a shortfall is recorded), and military/recommendations are opt-in.
+CORE_CATEGORIES = ("work_experience", "education", "technical_skills")
+
+
 def check_facts(cfg: Config, resume) -> dict[str, int]:
     """Facts per enabled category; raises when the resume cannot fill the dataset.
 
+    Core categories (:data:`CORE_CATEGORIES`) and the opt-in ones that are switched on
+    (``include_military``, ``has_recommendations``) must have facts; other categories
+    without facts are logged and recorded as a shortfall in ``metadata.json``.
+
     Raises:
-        DatasetError: fewer than :data:`MIN_FACTS` facts overall, or an enabled category
-            without facts; the message names the resume file, the category and the fix.
+        DatasetError: fewer than :data:`MIN_FACTS` facts overall, or required categories
+            without facts; one message names the resume file, every such category and its fix.
     """
     counts = Counter(f.category for f in resume.facts)
     if len(resume.facts) < MIN_FACTS:
@@ -152,11 +161,19 @@ def check_facts(cfg: Config, resume) -> dict[str, int]:
             f"{resume.source}: only {len(resume.facts)} facts extracted, at least {MIN_FACTS} are needed; "
             "add sections (Experience, Education, Skills, Projects, ...) with dated entries"
         )
-    for cat in enabled_categories(cfg):
+    enabled = enabled_categories(cfg)
+    required = [c for c in enabled if c in CORE_CATEGORIES or c in ("military", "recommendations")]
+    missing = [c for c in required if not counts[c]]
+    if missing:
+        fixes = "; ".join(
+            f"{c!r}: " + _FIX.get(c, f"add a {c.replace('_', ' ').title()!r} section to the resume")
+            for c in missing)
+        raise DatasetError(f"{resume.source}: no facts for required categor{'y' if len(missing) == 1 else 'ies'} "
+                           f"{', '.join(map(repr, missing))}; {fixes}")
+    for cat in enabled:
         if not counts[cat]:
-            fix = _FIX.get(cat, f"add a '{cat.replace('_', ' ').title()}' section to the resume")
-            raise DatasetError(f"{resume.source}: no facts for category {cat!r}; {fix}")
-    return {c: counts[c] for c in enabled_categories(cfg)}
+            log.warning("%s: no facts for category %r; its questions are skipped", resume.source, cat)
+    return {c: counts[c] for c in enabled}
 
 
 def _backend(cfg: Config):
@@ -278,6 +295,7 @@ def build(cfg: Config, *, force: bool = False, overwrite_eval_sets: bool = False
     from pipeline.resume import ingest
 
     source = cfg.path(cfg.resume_path)
+    eval_sets.check_folder(cfg, overwrite=overwrite_eval_sets)
     resume = ingest(source)
     facts_per_category = check_facts(cfg, resume)
     refusal_answer(cfg)

@@ -139,6 +139,33 @@ def _write_atomic(path: Path, cases: list[dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
+SOURCE = "source.json"  # who the bootstrapped sets are about; written beside them
+
+
+def check_folder(cfg: Config, *, overwrite: bool = False) -> None:
+    """Fail early, before any dataset work, when the eval sets cannot be kept or written.
+
+    Raises:
+        DatasetError: ``evaluation.eval_data_dir`` is a file, or the kept sets were
+            bootstrapped for another person (``source.json`` names them), unless ``overwrite``.
+    """
+    folder = cfg.path(cfg.evaluation.eval_data_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DatasetError(f"evaluation.eval_data_dir {folder} is a file; point it at a folder")
+    source = folder / SOURCE
+    if overwrite or not source.is_file():
+        return
+    try:
+        built_for = json.loads(source.read_text(encoding="utf-8")).get("person_full_name")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise DatasetError(f"{source}: not valid JSON; delete it or rerun with --overwrite-eval-sets") from exc
+    if built_for != cfg.person_full_name:
+        raise DatasetError(
+            f"{folder}: the eval sets were built for {built_for!r}, but person_full_name is "
+            f"{cfg.person_full_name!r}; rerun with --overwrite-eval-sets, or set evaluation.eval_data_dir "
+            "to a new folder")
+
+
 def bootstrap(cfg: Config, resume, *, overwrite: bool = False) -> dict[str, str]:
     """Write each eval set that is missing or empty (or every set when ``overwrite``).
 
@@ -160,4 +187,9 @@ def bootstrap(cfg: Config, resume, *, overwrite: bool = False) -> dict[str, str]
         cases = cases or build_cases(cfg, resume)
         _write_atomic(path, cases[name])
         status[name] = f"written ({len(cases[name])} cases)"
+    if cases is not None:
+        payload = {"person_full_name": cfg.person_full_name, "resume": Path(resume.source).name}
+        tmp = folder / f".{SOURCE}.tmp"
+        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, folder / SOURCE)
     return status

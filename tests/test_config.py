@@ -73,3 +73,30 @@ def test_random_yaml_reports_instead_of_crashing(tmp_path, data):
         load_config(path)
     except ConfigError as exc:
         assert str(path) in str(exc)
+
+
+@pytest.mark.parametrize("overrides, key", [
+    ({"dataset": {"system_prompt": "About {person_ful_name}"}}, "dataset.system_prompt"),
+    ({"dataset": {"refusal_answer": "I don't know {name}."}}, "dataset.refusal_answer"),
+    ({"person_name": ""}, "person_name"),
+    ({"evaluation": {"refusal_markers": []}}, "evaluation.refusal_markers"),
+])
+def test_values_that_would_break_later_stages_are_rejected_now(write_config, overrides, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(write_config(overrides))
+
+
+def test_duplicate_keys_are_an_error(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("person_name: A\nperson_name: B\n")
+    with pytest.raises(ConfigError, match="line 2.*duplicate key 'person_name'"):
+        load_config(path)
+
+
+def test_inactive_profiles_are_validated_too(write_config):
+    path = write_config(profile="cpu")
+    raw = yaml.safe_load(path.read_text())
+    raw["profiles"]["full"] = {"sft": {"lernrate": 1}}
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=r"profiles\.full → sft\.lernrate"):
+        load_config(path, profile="cpu")

@@ -343,3 +343,48 @@ def test_empty_validation_split_is_a_clean_error(write_config):
     with pytest.raises(DatasetError, match="empty validation split; raise dataset.samples_per_category"):
         dataset.build(cfg)
     assert _no_dataset_left(cfg)
+
+
+def _without(text: str, *sections: str) -> str:
+    """The resume text with whole ``## Section`` blocks removed."""
+    blocks = text.split("\n## ")
+    return "\n## ".join(b for b in blocks if not any(b.startswith(s) for s in sections))
+
+
+def test_missing_core_categories_listed_in_one_message(write_config, tmp_path):
+    text = (REPO / "data/resume/maya_okonkwo_lindqvist.md").read_text(encoding="utf-8")
+    cfg = load_config(write_config({"resume_path": str(_resume_file(
+        tmp_path, _without(text, "Education", "Technical Skills")))}))
+    with pytest.raises(DatasetError) as exc:
+        dataset.build(cfg)
+    assert "'education'" in str(exc.value) and "'technical_skills'" in str(exc.value)
+    assert _no_dataset_left(cfg)
+
+
+def test_missing_optional_category_is_a_recorded_shortfall(write_config, tmp_path):
+    text = (REPO / "data/resume/maya_okonkwo_lindqvist.md").read_text(encoding="utf-8")
+    cfg = load_config(write_config({"resume_path": str(_resume_file(tmp_path, _without(text, "Leadership"))),
+                                    "dataset": {"samples_per_category": 12}}))
+    art = dataset.build(cfg)
+    assert art.numbers["counts_per_category"].get("leadership", 0) == 0
+    assert art.numbers["shortfall"]["leadership"] == 12
+
+
+def test_eval_sets_of_another_person_are_not_kept(write_config, tmp_path):
+    cfg = load_config(write_config())
+    dataset.build(cfg)
+    other = load_config(write_config({"person_full_name": "Somebody Else"}))
+    with pytest.raises(DatasetError, match="built for 'Maya Okonkwo-Lindqvist'.*--overwrite-eval-sets"):
+        dataset.build(other)
+    art = dataset.build(other, overwrite_eval_sets=True)
+    assert all(v.startswith("written") for v in art.numbers["eval_sets"].values())
+
+
+def test_output_paths_that_are_files_fail_before_any_work(write_config, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for overrides in ({"dataset_output": str(blocker)}, {"evaluation": {"eval_data_dir": str(blocker)}}):
+        cfg = load_config(write_config(overrides))
+        with pytest.raises(PipelineError, match="a-file"):
+            dataset.build(cfg)
+        assert blocker.read_text() == "x"
