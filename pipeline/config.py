@@ -164,7 +164,7 @@ class SFTSection(_Section):
     save_steps: int = Field(50, ge=1, description="optimizer steps between checkpoints (and evaluations) when save_strategy/eval_strategy is 'steps'")
 
     @model_validator(mode="after")
-    def _best_needs_eval(self) -> "SFTSection":
+    def _best_needs_eval(self) -> SFTSection:
         if self.load_best_model_at_end and (self.eval_strategy == "no" or self.save_strategy != self.eval_strategy):
             raise ValueError(
                 "load_best_model_at_end needs eval_strategy != 'no' and save_strategy equal to eval_strategy"
