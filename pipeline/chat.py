@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pipeline.config import Config
+from pipeline.errors import ModelError
 
 _EXIT = {"exit", "quit", ":q"}
 
@@ -54,6 +55,9 @@ def chat(cfg: Config, variant: str, question: str | None, *, model_dir: Path | N
         from pipeline.chain import run_chain
 
         model_dir = run_chain(cfg, until="onnx")["onnx"].path
+    elif not (Path(model_dir) / "onnx").is_dir():
+        raise ModelError(f"--model-dir {model_dir} has no onnx/ folder; pass the folder that "
+                         "`python -m pipeline train` printed for [onnx], or omit --model-dir")
     gen = Generator(Path(model_dir), variant, system_prompt=cfg.system_prompt,
                     max_new_tokens=cfg.inference.max_new_tokens,
                     repetition_penalty=cfg.inference.repetition_penalty)

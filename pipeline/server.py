@@ -350,7 +350,7 @@ def managed_server(cfg: Config, *, model: Path | None = None, port: int | None =
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
         stack.callback(_stop, proc)
-        stack.enter_context(_sigterm_as_interrupt())
+        stack.enter_context(sigterm_as_interrupt())
         _wait_started(proc, server_cfg, log_path)
         yield run_cfg
 
@@ -402,7 +402,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into KeyboardInterrupt while inside (main thread only) so cleanup runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
