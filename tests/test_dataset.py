@@ -339,7 +339,8 @@ def test_split_property(items, train_split, seed):
 
 
 def test_empty_validation_split_is_a_clean_error(write_config):
-    cfg = load_config(write_config({"dataset": {"variations_per_question": 1, "samples_per_category": 3}}))
+    cfg = load_config(write_config({"dataset": {"variations_per_question": 1, "samples_per_category": 3,
+                                                          "refusal_share": 0.0}}))
     with pytest.raises(DatasetError, match="empty validation split; raise dataset.samples_per_category"):
         dataset.build(cfg)
     assert _no_dataset_left(cfg)
