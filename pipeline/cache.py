@@ -131,8 +131,9 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if exc.errno == errno.ENOSPC:
-                raise PipelineError(f"{stage}: disk full while writing {tmp}; free space under {root} "
-                                    "and rerun (nothing was marked complete)") from exc
+                raise PipelineError(f"{stage}: disk full while writing the artifact under {root}; free "
+                                    "space and rerun the command with --force (nothing was marked "
+                                    "complete)") from exc
             raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -17,7 +17,6 @@ recorded as ``max_logit_diff`` and must stay within ``export.logit_tolerance``.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import shutil
@@ -75,13 +74,7 @@ def export(cfg: Config, merged: Artifact, *, force: bool = False) -> Artifact:
                    upstream={"merged": merged.key})
 
     def builder(out: Path) -> dict[str, Any]:
-        try:
-            return _build(cfg, src, out, root / key[:16])
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise ModelError(f"disk full while writing the ONNX export under {root}; "
-                                 f"free space and {_FIX}") from exc
-            raise
+        return _build(cfg, src, out, root / key[:16])  # disk full: pipeline.cache.build reports it
 
     return build("exported", root, key, builder, force=force,
                  inputs={"merged": str(src), "merged_key": merged.key})
@@ -95,7 +88,7 @@ def _build(cfg: Config, src: Path, out: Path, final: Path) -> dict[str, Any]:
         main_export(str(src), raw, task=TASK, local_files_only=True, do_validation=False,
                     trust_remote_code=cfg.model.trust_remote_code)
     except OSError:
-        raise  # disk full and friends: handled by the caller
+        raise  # disk full and friends: pipeline.cache.build reports them
     except Exception as exc:  # optimum raises ValueError/RuntimeError/KeyError for unsupported models
         raise ModelError(f"optimum could not export {src} to ONNX ({type(exc).__name__}: {exc}); "
                          "check that it is a causal LM optimum supports") from exc

@@ -91,13 +91,7 @@ def quantize(cfg: Config, exported: Artifact, *, force: bool = False) -> Artifac
                    upstream={"exported": exported.key})
 
     def builder(out: Path) -> dict[str, Any]:
-        try:
-            return _build(cfg, src_dir, out)
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise ModelError(f"disk full while writing quantized models under {root}; "
-                                 f"free space and rerun `python -m pipeline quantize --force`") from exc
-            raise
+        return _build(cfg, src_dir, out)  # disk full: pipeline.cache.build reports it
 
     return build("onnx", root, key, builder, force=force,
                  inputs={"exported": str(src_dir), "exported_key": exported.key})

@@ -13,7 +13,7 @@ from pipeline import export as export_mod
 from pipeline import quantize as quantize_mod
 from pipeline.cache import MANIFEST, Artifact
 from pipeline.config import load_config
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, PipelineError
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
                                         "ignore::DeprecationWarning")
@@ -94,7 +94,7 @@ def test_export_disk_full_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("optimum.exporters.onnx.main_export", full)
-    with pytest.raises(ModelError, match=r"disk full while writing the ONNX export.*--force"):
+    with pytest.raises(PipelineError, match=r"exported: disk full while writing.*--force"):
         export_mod.export(_cfg(tmp_path), _merged(tiny_model_dir))
     root = tmp_path / "cache" / "exported"
     assert [p.name for p in root.iterdir() if p.name != ".locks"] == []
@@ -173,7 +173,7 @@ def test_quantize_disk_full_leaves_nothing(exported, tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(quantize_mod, "quantize_q4", full)
-    with pytest.raises(ModelError, match=r"disk full while writing quantized models.*quantize --force"):
+    with pytest.raises(PipelineError, match=r"onnx: disk full while writing.*--force"):
         quantize_mod.quantize(_cfg(tmp_path), exported)
     assert [p.name for p in (tmp_path / "onnx").iterdir() if p.name != ".locks"] == []
     assert (exported.path / "onnx/model.onnx").is_file()  # the hard-linked source is untouched
