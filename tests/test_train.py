@@ -238,7 +238,11 @@ def test_train_stops_on_eos_and_merge_matches_adapter(write_config, tiny_model_d
     assert not sft.train(cfg2, tiny_dataset, base2, force=True).reused
 
 
-def test_rerun_after_kill_resumes_from_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch):
+def _killed_after_first_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch):
+    """Train the tiny model until its first checkpoint is saved, then kill it (KeyboardInterrupt).
+
+    Returns (cfg, base artifact); training callbacks are restored for the rerun.
+    """
     from transformers import TrainerCallback
 
     from pipeline import sft
@@ -253,32 +257,27 @@ def test_rerun_after_kill_resumes_from_checkpoint(write_config, tiny_model_dir, 
     monkeypatch.setattr(sft, "_callbacks", lambda: [_Kill()])
     with pytest.raises(KeyboardInterrupt):
         sft.train(cfg, tiny_dataset, base)
+    monkeypatch.setattr(sft, "_callbacks", lambda: [])
+    return cfg, base
+
+
+def test_rerun_after_kill_resumes_from_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch):
+    from pipeline import sft
+
+    cfg, base = _killed_after_first_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch)
     root = cfg.path(cfg.model_output)
     works = list(root.glob(".work-*"))
     assert len(works) == 1 and list(works[0].glob("checkpoint-*"))
     assert not [p for p in root.iterdir() if read_manifest(p) is not None]
-    monkeypatch.setattr(sft, "_callbacks", lambda: [])
     adapter = sft.train(cfg, tiny_dataset, base)
     assert adapter.numbers["resumed_from_step"] == 4 and adapter.numbers["steps"] == 8
     assert not works[0].exists()
 
 
 def test_corrupt_checkpoint_is_a_clear_error(write_config, tiny_model_dir, tiny_dataset, monkeypatch):
-    from transformers import TrainerCallback
-
     from pipeline import sft
-    from pipeline.model import resolve_base
 
-    class _Kill(TrainerCallback):
-        def on_save(self, args, state, control, **kwargs):
-            raise KeyboardInterrupt
-
-    cfg = _cfg(write_config, tiny_model_dir, sft={"epochs": 2, "save_strategy": "epoch", "packing": False})
-    base = resolve_base(cfg)
-    monkeypatch.setattr(sft, "_callbacks", lambda: [_Kill()])
-    with pytest.raises(KeyboardInterrupt):
-        sft.train(cfg, tiny_dataset, base)
-    monkeypatch.setattr(sft, "_callbacks", lambda: [])
+    cfg, base = _killed_after_first_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch)
     checkpoint = next(cfg.path(cfg.model_output).glob(".work-*/checkpoint-*"))
     weights = checkpoint / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
