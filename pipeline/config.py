@@ -104,6 +104,10 @@ class DatasetConfig(_Section):
     temperatures: Temperatures = Temperatures()
     train_split: float = Field(0.9, gt=0, lt=1)
     refusal_share: float = Field(0.15, ge=0, lt=1, description="share of refusal samples")
+    noisy_question_share: float = Field(
+        0.2, ge=0, le=1,
+        description="share of training questions given surface noise (casing, typo, greeting); validation stays clean",
+    )
     refusal_answer: str = Field(
         "I don't know; that is not in {person_name}'s resume.",
         min_length=1,
@@ -190,13 +194,14 @@ class QuantizationSection(_Section):
 
     block_size: int = Field(32, ge=16, description="q4: weights per MatMulNBits quantization block")
     accuracy_level: int = Field(4, ge=0, le=4, description="q4: MatMulNBits compute precision (4 = int8)")
+    q4_symmetric: bool = Field(False, description="q4: blocks symmetric around 0 (true) or with a zero point (false)")
     per_channel: bool = Field(True, description="int8/uint8: one weight scale per output channel")
     reduce_range: bool = Field(False, description="int8/uint8: 7-bit weights (pre-VNNI x86 saturation)")
     op_types: tuple[Literal["MatMul", "Gather"], ...] = Field(
         ("MatMul",), min_length=1, description="int8/uint8: operator types quantized"
     )
     exclude_nodes: tuple[str, ...] = Field(
-        ("down_proj",), description="int8/uint8: nodes whose name contains one of these substrings stay fp32"
+        ("down_proj",), description="all variants: nodes whose name contains one of these substrings stay fp32"
     )
 
     @field_validator("block_size")

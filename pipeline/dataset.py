@@ -6,7 +6,8 @@ Flow (:func:`build`): ingest the resume, check every enabled category has facts,
 backend (``dataset.backend``: ``template`` → :mod:`pipeline.dataset_template`, ``llm`` →
 :mod:`pipeline.dataset_llm`), apply every ``generation_limits`` filter and the grounding
 check (counting each filter's rejects; :mod:`pipeline.dataset_filters`), add refusal samples (:mod:`pipeline.refusals`) up
-to ``dataset.refusal_share`` of the total, split by question group, and write
+to ``dataset.refusal_share`` of the total, split by question group, give
+``dataset.noisy_question_share`` of the training questions surface noise, and write
 ``dataset_dict/`` (``datasets.DatasetDict``), ``train.jsonl``, ``validation.jsonl`` and
 ``metadata.json`` through the artifact cache (temp folder, then rename). Afterwards the eval
 sets are bootstrapped (:mod:`pipeline.eval_sets`) when missing or empty.
@@ -17,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from pipeline.dataset_filters import (  # noqa: F401  (re-exported: the llm back
     apply_filters,
     grounding_problems,
     normalize_question,
+    question_problem,
     split_by_group,
     token_counter,
 )
@@ -204,6 +207,61 @@ def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
     return make_key(STAGE, sections, extra={"resume_sha256": resume_sha, "phrasings_sha256": phrasings}), sections
 
 
+# Surface noise for training questions. Users type in lower case, in capitals, with typos and
+# with greetings around the question; a model trained on clean questions only refuses or
+# drifts on those. The eval sets' adversarial noise (pipeline/eval_sets.py) uses other
+# wrappers and a different typo (a swap, here a dropped letter), so it still tests generalisation.
+NOISE_SUFFIX = "+noise"
+_WRAPPERS = ("Hey! {q}", "Quick one: {q}", "I was wondering: {q}", "Hello. {q}", "{q} Thanks!",
+             "{q} One sentence is enough.")
+
+
+def _noisy(question: str, rng: random.Random) -> str:
+    kind = rng.randrange(4)
+    if kind == 0:
+        return "".join(c for c in question.lower() if c.isalnum() or c.isspace())
+    if kind == 1:
+        return question.upper()
+    if kind == 2:  # drop one inner letter of the longest word
+        words = question.split()
+        i = max(range(len(words)), key=lambda k: len(words[k]))
+        w = words[i]
+        if len(w) > 3:
+            j = rng.randrange(1, len(w) - 1)
+            words[i] = w[:j] + w[j + 1:]
+        return " ".join(words)
+    return rng.choice(_WRAPPERS).format(q=question)
+
+
+def add_question_noise(samples: Sequence[Sample], share: float, seed: int, avoid: set[str] = frozenset(),
+                       fits: Callable[[str], bool] = lambda q: True) -> list[Sample]:
+    """Rewrite the questions of ``round(share * len(samples))`` seeded samples with surface noise.
+
+    The noise is one of: lower case without punctuation, upper case, a dropped letter, or a
+    greeting/closing around the question. Answers, groups and order are unchanged; the
+    template id gets :data:`NOISE_SUFFIX`. A noisy question whose normalized form is in
+    ``avoid`` (the validation questions), or that ``fits`` rejects (the ``generation_limits``
+    question filters), keeps its clean form, so the split stays disjoint and within limits.
+
+    Args:
+        samples: the training split.
+        share: ``dataset.noisy_question_share``, in [0, 1].
+        seed: ``dataset.seed``.
+        avoid: normalized questions that must not appear.
+
+    Returns:
+        A new list of the same length.
+    """
+    rng = random.Random(f"noise:{seed}")
+    chosen = set(rng.sample(range(len(samples)), round(share * len(samples))))
+    out = list(samples)
+    for i in sorted(chosen):
+        question = _noisy(samples[i].question, rng)
+        if normalize_question(question) not in avoid and fits(question):
+            out[i] = replace(samples[i], question=question, template=samples[i].template + NOISE_SUFFIX)
+    return out
+
+
 def refusal_answer(cfg: Config) -> str:
     """The one refusal sentence of the dataset, ``dataset.refusal_answer`` with the name filled in.
 
@@ -237,6 +295,9 @@ def _generate(cfg: Config, resume, work_dir: Path, out: Path, facts_per_category
     refused = [s for s in refused if normalize_question(s.question) not in seen]
     samples = answers + refused
     train, val = split_by_group(samples, cfg.dataset.train_split, cfg.dataset.seed)
+    train = add_question_noise(train, cfg.dataset.noisy_question_share, cfg.dataset.seed,
+                               avoid={normalize_question(s.question) for s in val},
+                               fits=lambda q: question_problem(cfg, q, count_tokens, variation=True) is None)
     if not train or not val:
         raise DatasetError(
             f"{resume.source}: {len(samples)} samples give an empty "
@@ -252,6 +313,7 @@ def _generate(cfg: Config, resume, work_dir: Path, out: Path, facts_per_category
         "train": len(train), "validation": len(val),
         "grounding_rate": round(grounded / checked, 4) if checked else 1.0,
         "refusal_share": round(len(refused) / len(samples), 4) if samples else 0.0,
+        "noisy_questions": sum(1 for s in train if s.template.endswith(NOISE_SUFFIX)),
         "counts_per_category": dict(sorted(per_cat.items())),
         "counts_per_split": {name: dict(sorted(Counter(s.category for s in part).items()))
                              for name, part in (("train", train), ("validation", val))},

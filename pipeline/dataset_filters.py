@@ -11,10 +11,13 @@ import logging
 import math
 import random
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import snowballstemmer
 
 from pipeline import metrics
 from pipeline.config import Config
@@ -51,6 +54,21 @@ def _parts(tok: str) -> list[str]:
     return [p for p in _SPLIT_PARTS.split(tok) if p]
 
 
+_STEMMER = snowballstemmer.stemmer("english")  # Snowball (Porter 2) English; not thread-safe
+_STEM_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    with _STEM_LOCK:
+        return _STEMMER.stemWord(word)
+
+
+@functools.lru_cache(maxsize=8)
+def _stems(resume_text: str) -> frozenset[str]:
+    return frozenset(_stem(t) for t in _vocabulary(resume_text) if t.isalpha())
+
+
 @functools.lru_cache(maxsize=8)
 def _vocabulary(resume_text: str) -> frozenset[str]:
     vocab: set[str] = set()
@@ -67,8 +85,10 @@ def grounding_problems(answer: str, resume_text: str, allowed: Iterable[str] = (
     Both texts are compared as :func:`pipeline.metrics.tokens` (case- and accent-folded,
     ``3.97/4.00`` and ``c++`` kept whole). A token passes when the resume has it, when each
     of its ``-``/``/``-separated parts is in the resume (``2021-2024``), after dropping a
-    possessive ``'s``, or when it is in :data:`STOPWORDS`, :data:`FRAME_WORDS` or the words
-    of ``allowed`` (the person's names). Numbers get no such leniency beyond the parts rule.
+    possessive ``'s``, when it is in :data:`STOPWORDS`, :data:`FRAME_WORDS` or the words
+    of ``allowed`` (the person's names), or when it is a word of letters only whose Snowball
+    English stem is the stem of a resume word (``leading`` for ``led``-less resumes that say
+    ``leads``; ``improved`` for ``improve``). Numbers get no leniency beyond the parts rule.
 
     Returns:
         The offending tokens in answer order; empty means grounded.
@@ -82,6 +102,8 @@ def grounding_problems(answer: str, resume_text: str, allowed: Iterable[str] = (
             continue
         parts = _parts(base)
         if parts and all(p in vocab or p in STOPWORDS or p in extra for p in parts):
+            continue
+        if base.isalpha() and _stem(base) in _stems(resume_text):
             continue
         bad.append(tok)
     return bad
@@ -139,6 +161,23 @@ def normalize_question(question: str) -> str:
     return metrics.normalize(question)
 
 
+def question_problem(cfg: Config, question: str, count_tokens: Callable[[str], int], *,
+                     variation: bool = False) -> str | None:
+    """The reject name of the first ``generation_limits`` question filter ``question`` fails, or None.
+
+    Filters, in order: ``question_min_length`` (characters), ``variation_min_length`` (only
+    for a ``variation``), ``question_max_words``, ``question_max_tokens`` (``count_tokens``).
+    """
+    lim = cfg.generation_limits
+    checks = (
+        ("question_min_length", len(question) < lim.min_question_length),
+        ("variation_min_length", variation and len(question) < lim.min_variation_length),
+        ("question_max_words", metrics.count_words(question) > lim.max_question_words),
+        ("question_max_tokens", count_tokens(question) > lim.question_max_tokens),
+    )
+    return next((name for name, bad in checks if bad), None)
+
+
 def apply_filters(cfg: Config, samples: Sequence[Sample], resume_text: str,
                   count_tokens: Callable[[str], int]) -> tuple[list[Sample], Counter, int]:
     """Apply every ``generation_limits`` filter, the grounding check and de-duplication.
@@ -163,16 +202,13 @@ def apply_filters(cfg: Config, samples: Sequence[Sample], resume_text: str,
         seen_groups.add(s.group)
         q, a = s.question.strip(), s.answer.strip()
         checks = (
-            ("question_min_length", len(q) < lim.min_question_length),
-            ("variation_min_length", not first and len(q) < lim.min_variation_length),
-            ("question_max_words", metrics.count_words(q) > lim.max_question_words),
-            ("question_max_tokens", count_tokens(q) > lim.question_max_tokens),
             ("answer_min_length", len(a) < lim.min_answer_length),
             ("answer_max_words", metrics.count_words(a) > lim.max_answer_words),
             ("answer_max_sentences", metrics.count_sentences(a) > lim.max_answer_sentences),
             ("answer_max_tokens", count_tokens(a) > lim.answer_max_tokens),
         )
-        failed = next((name for name, bad in checks if bad), None)
+        failed = question_problem(cfg, q, count_tokens, variation=not first) or next(
+            (name for name, bad in checks if bad), None)
         if failed:
             rejects[failed] += 1
             continue

@@ -5,8 +5,14 @@ Run it with ``python -m pipeline dataset`` and ``dataset.backend: llm`` in confi
 server with the embedded SmolLM2 GGUF). :mod:`pipeline.dataset` calls :func:`generate`.
 
 Generation unit: one *question group* ``<category>:<index>`` focused on the resume fact
-``facts[index % len(facts)]`` of that category. Per unit, with the (PII-scrubbed) resume as
-the shared system message, so the server's prompt cache reuses it across requests:
+``facts[index % len(facts)]`` of that category. Each request shows the model that one fact
+(PII-scrubbed, with its entry's title, organization and dates when the line lacks them),
+after a short system message and three worked examples as earlier chat turns. Measured
+with the embedded SmolLM2-135M on the sample resume (21 facts, one question and answer
+each): with the whole resume as system message and instructions alone, 0 of 17 answers
+passed the grounding check (the model wrote "dedicated", "passion", "cutting-edge"); with
+the single fact and the worked examples, 5 of 21, and the answers restate the fact. The
+examples are the same for every request, so the server's prompt cache reuses them. Per unit:
 
 1. question: ``dataset.temperatures.question``, ``generation_limits.question_max_tokens``;
 2. grounded answer: ``temperatures.answer``, ``answer_max_tokens``;
@@ -14,6 +20,12 @@ the shared system message, so the server's prompt cache reuses it across request
    ``llm_defaults.variation_max_tokens``; when the batch reply is malformed or short, single
    rephrasings fill the gap, each at ``llm_defaults.temperature`` with
    ``llm_defaults.max_tokens`` (the defaults for requests that have no dedicated knob).
+
+Grounding: an answer is kept only when :func:`pipeline.dataset.grounding_problems` finds
+every name and content word in the resume (reject ``grounding``) and every number in the
+answer is in the focus fact or its entry (reject ``grounding_numbers``): a small model
+recombines years from other jobs into invented date ranges, which the resume-wide check
+alone accepts.
 
 Every request carries ``llm_defaults.stop_sequences`` and a seed derived from
 ``dataset.seed`` and the unit id, so a unit's replies are reproducible on the same server.
@@ -50,7 +62,7 @@ import re
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +78,7 @@ from pipeline.server import ChatReply, LlamaClient, managed_server
 
 log = logging.getLogger(__name__)
 
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2
 _ATTEMPT_FACTOR = 3  # units tried per category: at most 3 × the units the target needs (+2)
 _CATEGORY_LABELS = {
     "work_experience": "work experience", "technical_skills": "technical skills",
@@ -78,25 +90,62 @@ _SOURCE_WORDS = ("resume", "context", "provided", "document", "the text")
 
 
 # -- prompts --------------------------------------------------------------------------------------
-def _system(cfg: Config, resume_text: str) -> str:
-    return (f"You write training data about {cfg.person_full_name} ({cfg.person_name}). "
-            f"Use only facts from this resume.\n\nRESUME:\n{resume_text}")
+# Worked examples, shown as earlier chat turns (small models copy a demonstrated pattern far
+# better than they follow instructions). A made-up resume line each; the person is {name}.
+_EXAMPLES = (
+    ("Senior Data Engineer, Acme Corp (Oslo, Norway; 2015 - 2018)",
+     "Where did {name} work as Senior Data Engineer?",
+     "{name} worked at Acme Corp as Senior Data Engineer from 2015 to 2018."),
+    ("Frameworks: React, Django, Redis",
+     "Which frameworks does {name} use?",
+     "{name} uses React, Django and Redis."),
+    ("Cut build times by 40% by caching Docker layers.",
+     "What did {name} do about build times?",
+     "{name} cut build times by 40% by caching Docker layers."),
+)
 
 
-def _question_prompt(cfg: Config, category: str, fact_text: str) -> str:
-    name = cfg.person_name
-    return (f"Resume line about {name}'s {_CATEGORY_LABELS.get(category, category)}: \"{fact_text}\"\n"
-            f"Write one short question (5 to 12 words) someone might ask about {name} and this line. "
-            f"Examples of the style:\n- What does {name} do for work?\n- Where did {name} study?\n"
-            f"- Which tools does {name} use?\nReply with the question only.")
+def _system(cfg: Config) -> str:
+    return (f"You write training data for a chatbot that answers questions about {cfg.person_full_name} "
+            f"({cfg.person_name}). Use only the facts you are given.")
 
 
-def _answer_prompt(cfg: Config, question: str, fact_text: str) -> str:
+def fact_context(fact) -> str:
+    """The fact's text, plus its entry's title, organization and dates when the text lacks them."""
+    fields = fact.fields
+    extra = [fields[k] for k in ("title", "organization") if fields.get(k) and fields[k] not in fact.text]
+    dates = " - ".join(fields[k] for k in ("start_date", "end_date") if fields.get(k))
+    if dates and fields.get("start_date", "") not in fact.text:
+        extra.append(dates)
+    return f"{fact.text} ({', '.join(extra)})" if extra else fact.text
+
+
+def _question_turn(cfg: Config, category: str, line: str) -> str:
+    return (f"Resume line about {cfg.person_name}'s {_CATEGORY_LABELS.get(category, category)}: \"{line}\"\n"
+            f"Write one short question about {cfg.person_name} that this line answers.")
+
+
+def _answer_turn(cfg: Config, line: str, question: str) -> str:
     lim = cfg.generation_limits
-    return (f"Resume line: \"{fact_text}\"\nQuestion: {question}\n"
-            f"Answer in at most {lim.max_answer_sentences} sentences and {lim.max_answer_words} words, in the "
-            f"third person, starting with \"{cfg.person_name}\", using only facts from the resume. "
-            "Reply with the answer only.")
+    return (f"Resume line about {cfg.person_name}: \"{line}\"\nQuestion: {question}\n"
+            f"Answer in at most {lim.max_answer_sentences} sentences and {lim.max_answer_words} words, "
+            f"starting with \"{cfg.person_name}\", using only words and numbers from the line.")
+
+
+def _question_messages(cfg: Config, category: str, line: str) -> list[dict[str, str]]:
+    shots = [turn for ex_line, q, _ in _EXAMPLES for turn in (
+        {"role": "user", "content": _question_turn(cfg, "work_experience", ex_line)},
+        {"role": "assistant", "content": q.format(name=cfg.person_name)})]
+    return [{"role": "system", "content": _system(cfg)}, *shots,
+            {"role": "user", "content": _question_turn(cfg, category, line)}]
+
+
+def _answer_messages(cfg: Config, line: str, question: str) -> list[dict[str, str]]:
+    shots = [turn for ex_line, q, a in _EXAMPLES for turn in (
+        {"role": "user", "content": _answer_turn(cfg, ex_line, q.format(name=cfg.person_name))},
+        {"role": "assistant", "content": a.format(name=cfg.person_name)})]
+    return [{"role": "system", "content": _system(cfg)}, *shots,
+            {"role": "user", "content": _answer_turn(cfg, line, question)}]
 
 
 def _variations_prompt(cfg: Config, question: str, count: int) -> str:
@@ -108,6 +157,13 @@ def _variations_prompt(cfg: Config, question: str, count: int) -> str:
 def _rephrase_prompt(cfg: Config, question: str) -> str:
     return (f"Rephrase this question in other words, keeping \"{cfg.person_name}\": \"{question}\" "
             "Output only the new question.")
+
+
+def _numbers_outside(answer: str, context: str) -> list[str]:
+    """Number tokens of ``answer`` (and number parts of ``2016-2019``) that ``context`` lacks."""
+    have = {p for tok in metrics.tokens(context) for p in (tok, *re.split(r"[-/–]", tok))}
+    return [p for tok in metrics.tokens(answer) for p in re.split(r"[-/–]", tok)
+            if any(c.isdigit() for c in p) and p.rstrip("+%") not in {h.rstrip("+%") for h in have}]
 
 
 # -- records --------------------------------------------------------------------------------------
@@ -214,13 +270,14 @@ class _Generator:
     def __init__(self, cfg: Config, client: LlamaClient, resume_text: str, grounding) -> None:
         self.cfg = cfg
         self.client = client
-        self.system = _system(cfg, resume_text)
         self.resume_text = resume_text
         self.grounding = grounding
         self.allowed = (cfg.person_name, cfg.person_full_name)
 
-    def _ask(self, unit: str, kind: str, prompt: str, temperature: float, max_tokens: int) -> ChatReply:
-        messages = [{"role": "system", "content": self.system}, {"role": "user", "content": prompt}]
+    def _ask(self, unit: str, kind: str, prompt: str | list[dict[str, str]], temperature: float,
+             max_tokens: int) -> ChatReply:
+        messages = prompt if isinstance(prompt, list) else [
+            {"role": "system", "content": _system(self.cfg)}, {"role": "user", "content": prompt}]
         return self.client.chat(messages, temperature=temperature, max_tokens=max_tokens,
                                 stop=self.cfg.llm_defaults.stop_sequences, seed=_seed(self.cfg, unit, kind))
 
@@ -270,18 +327,21 @@ class _Generator:
         return False
 
     def run(self, unit: _Unit, fact_text: str, n_variations: int) -> _Unit:
-        """Fill ``unit`` (question, answer, up to ``n_variations`` rephrasings) and return it."""
+        """Fill ``unit`` (question, answer, up to ``n_variations`` rephrasings) and return it.
+
+        ``fact_text`` is the focus fact as shown to the model (:func:`fact_context`).
+        """
         temps, lim, dflt = self.cfg.dataset.temperatures, self.cfg.generation_limits, self.cfg.llm_defaults
         rejects: Counter[str] = Counter(unit.rejects)
         if unit.question is None:
-            reply = self._ask(unit.unit, "question", _question_prompt(self.cfg, unit.category, fact_text),
+            reply = self._ask(unit.unit, "question", _question_messages(self.cfg, unit.category, fact_text),
                               temps.question, lim.question_max_tokens)
             if not self._usable(reply, "question", rejects):
                 return self._done(unit, rejects)
             question = _as_question(reply.content)
             if not self._question_ok(question, unit.unit, rejects):
                 return self._done(unit, rejects)
-            reply = self._ask(unit.unit, "answer", _answer_prompt(self.cfg, question, fact_text),
+            reply = self._ask(unit.unit, "answer", _answer_messages(self.cfg, fact_text, question),
                               temps.answer, lim.answer_max_tokens)
             if not self._usable(reply, "answer", rejects):
                 return self._done(unit, rejects)
@@ -297,6 +357,9 @@ class _Generator:
                 return self._done(unit, rejects)
             if self.grounding(answer, self.resume_text, self.allowed):
                 rejects["grounding"] += 1
+                return self._done(unit, rejects)
+            if _numbers_outside(answer, fact_text):
+                rejects["grounding_numbers"] += 1
                 return self._done(unit, rejects)
             unit.question, unit.answer = question, answer
         need = n_variations - len(unit.variations)
@@ -437,14 +500,22 @@ def _model_id(client: LlamaClient) -> str:
         return "unknown"
 
 
-def _check_context(cfg: Config, client: LlamaClient, resume_text: str) -> int:
-    tokens = client.tokenize(_system(cfg, resume_text))
+def _check_context(cfg: Config, client: LlamaClient, resume_text: str, lines: Sequence[str] = ()) -> int:
+    """Tokens of the resume plus the largest prompt (worked examples + the longest fact line).
+
+    Warns, naming ``validation.context_token_warn``, when that exceeds the setting: the
+    resume must fit the context of a model asked about it, and a long prompt slows every request.
+    """
+    longest = max(lines, key=len, default="")
+    text = resume_text + "\n" + "\n".join(m["content"] for m in _answer_messages(cfg, longest, "?"))
+    tokens = client.tokenize(text)
     if tokens is None:
-        tokens = math.ceil(len(resume_text) / 4)  # ~4 characters per token for English text
+        tokens = math.ceil(len(text) / 4)  # ~4 characters per token for English text
     if tokens > cfg.validation.context_token_warn:
-        log.warning("the resume context is %d tokens, over validation.context_token_warn=%d: small models lose "
-                    "track of long contexts and the server may reject it; shorten the resume or raise the "
-                    "setting (and the server's context size)", tokens, cfg.validation.context_token_warn)
+        log.warning("the resume and the largest prompt are %d tokens, over validation.context_token_warn=%d: "
+                    "small models lose track of long contexts and the server may reject them; shorten the "
+                    "resume or raise the setting (and the server's context size)", tokens,
+                    cfg.validation.context_token_warn)
     return tokens
 
 
@@ -453,7 +524,8 @@ def _generate(cfg: Config, resume, work_dir: Path, client: LlamaClient):
     for cat, facts in cats.items():
         if not facts:
             log.warning("category %s has no facts in %s; no llm samples for it", cat, resume.source)
-    context_tokens = _check_context(cfg, client, resume.text)
+    context_tokens = _check_context(cfg, client, resume.text,
+                                    [fact_context(f) for facts in cats.values() for f in facts])
     model_id = _model_id(client)
     key = _progress_key(cfg, resume.text, model_id)
     store = _Store(work_dir / f"llm-{key[:16]}", {
@@ -490,7 +562,7 @@ def _run_units(gen: _Generator, store: _Store, cats: Mapping[str, list], todo: l
         uid = f"{cat}:{index}"
         prev = store.units.get(uid)
         unit = _Unit(**json.loads(prev.to_json())) if prev else _Unit(uid, cat, index, fact.id)
-        store.put(gen.run(unit, fact.text, n_var))
+        store.put(gen.run(unit, fact_context(fact), n_var))
 
     pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="llm")
     futures = [pool.submit(one, cat, index) for cat, index in todo]
@@ -515,4 +587,4 @@ def iter_units(folder: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-__all__ = ["generate", "categories", "iter_units", "ServerError"]
+__all__ = ["generate", "categories", "fact_context", "iter_units", "ServerError"]

@@ -38,9 +38,22 @@ one request at a time, on a loaded 2-core CPU (fp32: 7.5 s)::
 * On this base model and these open-ended prompts no setting reaches the 0.70 alignment
   gate: one early flipped token changes the rest of a long free-form answer. The gate is
   meant for the fine-tuned model, whose short answers are far more stable.
-* q4 is ``MatMulNBits`` (onnxruntime ``MatMulNBitsQuantizer``), symmetric, with
+* q4 is ``MatMulNBits`` (onnxruntime ``MatMulNBitsQuantizer``) with
   ``quantization.block_size`` and ``quantization.accuracy_level`` written into every
-  MatMulNBits node (tested); the lm_head stays fp32 for the same reason as above.
+  MatMulNBits node (tested); the lm_head stays fp32 for the same reason as above, and
+  ``exclude_nodes`` applies too. Measured on a fine-tuned cpu-profile model (an earlier training run; smoke
+  cases, fp32_alignment against model.onnx, whose exact match was 0.42)::
+
+    q4 setting                                 fp32_alignment  exact match
+    symmetric, block 32, accuracy level 4           0.611          0.173
+    symmetric, block 32, accuracy level 1 (fp32)    0.621          0.173
+    asymmetric, block 32, accuracy level 4          0.744          0.192
+    asymmetric, block 16, accuracy level 4          0.755          0.250
+    asymmetric, block 32, level 4, down_proj fp32   0.763          0.231
+
+  A zero point per block (``quantization.q4_symmetric: false``) is the largest gain:
+  fine-tuned weights are not centred on 0 within a block. The fp32 compute of accuracy
+  level 1 buys nothing measurable and is slower.
 """
 
 from __future__ import annotations
@@ -105,7 +118,8 @@ def _build(cfg: Config, src_dir: Path, out: Path) -> dict[str, Any]:
     for name, signed in (("model_int8.onnx", True), ("model_uint8.onnx", False)):
         quantize_dynamic_variant(source, onnx_dir / name, signed=signed, per_channel=q.per_channel,
                                  reduce_range=q.reduce_range, op_types=q.op_types, exclude=q.exclude_nodes)
-    quantize_q4(source, onnx_dir / "model_q4.onnx", block_size=q.block_size, accuracy_level=q.accuracy_level)
+    quantize_q4(source, onnx_dir / "model_q4.onnx", block_size=q.block_size, accuracy_level=q.accuracy_level,
+                symmetric=q.q4_symmetric, exclude=q.exclude_nodes)
     sizes = {name: variant_bytes(onnx_dir, name) for name in (SOURCE, *OUTPUTS)}
     for name, size in sizes.items():
         print(f"[onnx] onnx/{name}: {size / 2**20:.1f} MiB")
@@ -148,11 +162,14 @@ def quantize_dynamic_variant(source: Path, dest: Path, *, signed: bool, per_chan
         raise ModelError(f"quantizing {source} to {dest.name} failed ({type(exc).__name__}: {exc}); {_FIX}") from exc
 
 
-def quantize_q4(source: Path, dest: Path, *, block_size: int, accuracy_level: int) -> None:
-    """4-bit ``MatMulNBits`` weight-only quantization (symmetric, blocks of ``block_size``).
+def quantize_q4(source: Path, dest: Path, *, block_size: int, accuracy_level: int, symmetric: bool = False,
+                exclude: tuple[str, ...] = ()) -> None:
+    """4-bit ``MatMulNBits`` weight-only quantization in blocks of ``block_size`` weights.
 
     ``accuracy_level`` is MatMulNBits' minimum compute precision (0 unset, 1 fp32, 2 fp16,
-    3 bf16, 4 int8 activations), written into every node.
+    3 bf16, 4 int8 activations), written into every node. ``symmetric`` false stores a zero
+    point per block (asymmetric, the ``zero_points`` input). Nodes whose name contains one
+    of the ``exclude`` substrings stay fp32 ``MatMul``.
 
     Raises:
         ModelError: onnxruntime could not read or quantize ``source``.
@@ -161,8 +178,10 @@ def quantize_q4(source: Path, dest: Path, *, block_size: int, accuracy_level: in
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     try:
-        quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=block_size,
-                                         is_symmetric=True, accuracy_level=accuracy_level)
+        model = onnx.load(str(source))
+        excluded = [n.name for n in model.graph.node if any(s in n.name for s in exclude)]
+        quantizer = MatMulNBitsQuantizer(model, bits=4, block_size=block_size, is_symmetric=symmetric,
+                                         accuracy_level=accuracy_level, nodes_to_exclude=excluded)
         quantizer.process()
         external = _needs_external(source)
         quantizer.model.save_model_to_file(str(dest), use_external_data_format=external)

@@ -129,6 +129,7 @@ def test_cache_reuses_the_artifact(write_config):
     ("samples_per_category", 8, 24, lambda a: a.numbers["counts_per_category"]["work_experience"]),
     ("train_split", 0.5, 0.95, lambda a: -a.numbers["validation"]),
     ("refusal_share", 0.0, 0.3, lambda a: a.numbers["counts_per_category"].get("refusal", 0)),
+    ("noisy_question_share", 0.0, 0.5, lambda a: a.numbers["noisy_questions"]),
 ])
 def test_dataset_knobs_have_effect(write_config, knob, low, high, measure):
     _, a = _build(write_config, {"dataset": {knob: low}})
@@ -136,6 +137,15 @@ def test_dataset_knobs_have_effect(write_config, knob, low, high, measure):
     assert measure(a) < measure(b)
     if knob == "samples_per_category":
         assert max(v for c, v in a.numbers["counts_per_category"].items() if c != "refusal") <= 8
+    if knob == "noisy_question_share":
+        noisy = [r for r in _rows(b, "train") if r["template"].endswith(dataset.NOISE_SUFFIX)]
+        assert a.numbers["noisy_questions"] == 0 and len(noisy) == b.numbers["noisy_questions"]
+        assert abs(len(noisy) - 0.5 * b.numbers["train"]) <= 0.05 * b.numbers["train"]
+        clean = {r["id"]: r for r in _rows(a, "train")}
+        assert all(r["messages"][1]["content"] == r["question"] for r in noisy)
+        assert not any(r["template"].endswith(dataset.NOISE_SUFFIX) for r in _rows(b, "validation"))
+        assert {(r["answer"], r["group"]) for r in _rows(b, "train")} <= {(r["answer"], r["group"])
+                                                                         for r in clean.values()}
     if knob == "refusal_share":
         assert abs(b.numbers["refusal_share"] - 0.3) < 0.02 and a.numbers["refusal_share"] == 0
 
@@ -302,6 +312,64 @@ def test_template_backend_on_constructed_facts(write_config):
     assert "Ada worked at Babbage Engines as Analyst from 1842 to 1843." in {s.answer for s in result.samples}
     questions = [normalize_question(s.question) for s in result.samples]
     assert len(questions) == len(set(questions))
+
+
+def test_grounding_accepts_inflections_but_not_new_words():
+    text = "Leads a team of 6; improves ranking models; builds tools in Python."
+    assert grounding_problems("Maya improved ranking and was leading the team.", text, ["Maya"]) == []
+    assert grounding_problems("Maya improved Java tooling.", text, ["Maya"]) == ["java"]  # tooling ~ tools
+    assert grounding_problems("Maya wrote compilers.", text, ["Maya"]) == ["compilers"]
+    assert grounding_problems("Maya leads 7 teams.", text, ["Maya"]) == ["7"]  # numbers: no stem leniency
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.characters(codec="ascii", categories=("L", "N", "P", "Zs")),
+                          min_size=1, max_size=40).filter(str.strip), min_size=1, max_size=30),
+       st.floats(0, 1), st.integers(0, 10_000))
+def test_question_noise_property(questions, share, seed):
+    samples = [Sample(q, f"answer {i}.", "work_experience", f"f{i}", "t", f"g{i}") for i, q in enumerate(questions)]
+    avoid = {normalize_question(q) for q in questions[: len(questions) // 3]}
+    out = dataset.add_question_noise(samples, share, seed, avoid=avoid, fits=lambda q: len(q) <= 45)
+    assert len(out) == len(samples)
+    changed = [o for s, o in zip(samples, out, strict=True) if o is not s]
+    assert len(changed) <= round(share * len(samples))
+    for s, o in zip(samples, out, strict=True):
+        assert (o.answer, o.group, o.fact_id, o.category) == (s.answer, s.group, s.fact_id, s.category)
+        if o is not s:
+            assert o.template == s.template + dataset.NOISE_SUFFIX
+            assert normalize_question(o.question) not in avoid and len(o.question) <= 45
+    assert dataset.add_question_noise(samples, share, seed, avoid=avoid, fits=lambda q: len(q) <= 45) == out
+    assert dataset.add_question_noise(samples, 0.0, seed) == samples
+
+
+def test_refusal_pools_keep_train_and_eval_apart():
+    """Eval refusals test generalisation: no slot value or phrasing is shared with training."""
+    from pipeline.dataset_template import load_phrasings
+
+    pools = load_phrasings()["refusals"]
+    for slot, values in pools["slots"]["eval"].items():
+        shared = set(values) & set(pools["slots"]["train"].get(slot, ()))
+        assert not shared, f"slot {slot}: {shared} in both pools"
+    eval_values = {v for values in pools["slots"]["eval"].values() for v in values}
+    train_values = {v for values in pools["slots"]["train"].values() for v in values}
+    assert not eval_values & train_values
+    for kind in pools["train"]:
+        train = {p for fam in pools["train"][kind] for p in fam}
+        assert not train & {p for fam in pools["eval"][kind] for p in fam}
+    assert abs(sum(pools["weights"].values()) - 1) < 1e-9
+
+
+def test_false_premise_fillers_are_not_in_the_resume(full_build):
+    cfg, art = full_build
+    resume = f" {metrics.normalize((REPO / cfg.resume_path).read_text(encoding='utf-8'))} "
+    premises = [r for r in _all_rows(art) if r["template"].startswith("refusal.false_premise")]
+    assert len(premises) >= 10
+    from pipeline.dataset_template import load_phrasings
+
+    fake = [v for s in ("fake_org", "fake_school", "fake_skill", "fake_project")
+            for v in load_phrasings()["refusals"]["slots"]["train"][s]]
+    used = [v for v in fake if any(v in r["question"] for r in premises)]
+    assert used and not [v for v in used if f" {metrics.normalize(v)} " in resume]
 
 
 def test_grounding_flags_invented_facts():

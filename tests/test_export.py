@@ -126,15 +126,21 @@ def test_dynamic_variants_quantize_weights_but_keep_lm_head_float(quantized):
         assert any(len(i.dims) == 1 and i.dims[0] > 1 for i in scales)  # per_channel: true
 
 
-@pytest.mark.parametrize(("block_size", "accuracy_level"), [(16, 1), (64, 4)])
-def test_q4_knobs_reach_matmulnbits(exported, tmp_path, block_size, accuracy_level):
-    cfg = _cfg(tmp_path, quantization={"block_size": block_size, "accuracy_level": accuracy_level})
+@pytest.mark.parametrize(("block_size", "accuracy_level", "symmetric", "exclude", "n_quantized"),
+                         [(16, 1, True, [], 14), (64, 4, False, ["down_proj"], 12)])
+def test_q4_knobs_reach_matmulnbits(exported, tmp_path, block_size, accuracy_level, symmetric, exclude, n_quantized):
+    cfg = _cfg(tmp_path, quantization={"block_size": block_size, "accuracy_level": accuracy_level,
+                                       "q4_symmetric": symmetric, "exclude_nodes": exclude})
     art = quantize_mod.quantize(cfg, exported)
-    nodes = [n for n in _ops(art.path / "onnx/model_q4.onnx") if n.op_type == "MatMulNBits"]
-    assert len(nodes) == 14
+    ops = _ops(art.path / "onnx/model_q4.onnx")
+    nodes = [n for n in ops if n.op_type == "MatMulNBits"]
+    assert len(nodes) == n_quantized  # 7 projections x 2 layers, minus the excluded ones
+    assert all(n.op_type == "MatMul" for n in ops if any(s in n.name for s in exclude) and "MatMul" in n.name)
     for node in nodes:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         assert (attrs["block_size"], attrs["accuracy_level"], attrs["bits"]) == (block_size, accuracy_level, 4)
+        # asymmetric blocks carry a zero_points input (the 4th); symmetric ones do not
+        assert (len(node.input) >= 4 and node.input[3] != "") == (not symmetric)
 
 
 def test_dynamic_knobs_reach_quantizer(exported, tmp_path):

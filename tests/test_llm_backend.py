@@ -180,6 +180,32 @@ def test_unreachable_server_names_host_port_and_timeout(write_config, tmp_path):
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").rglob("units.jsonl"))
 
 
+def test_fact_context_adds_the_entry_when_the_line_lacks_it():
+    from pipeline.resume import Fact
+
+    highlight = Fact("w-2", "work_experience", "Experience", "Led a team of 6 engineers.",
+                     {"organization": "Northwind Robotics", "title": "Staff Engineer", "start_date": "2021-03",
+                      "end_date": "present"}, (0, 1))
+    assert dataset_llm.fact_context(highlight) == (
+        "Led a team of 6 engineers. (Staff Engineer, Northwind Robotics, 2021-03 - present)")
+    header = Fact("w-1", "work_experience", "Experience", "Staff Engineer, Northwind Robotics (2021-03 - present)",
+                  {"organization": "Northwind Robotics", "title": "Staff Engineer", "start_date": "2021-03"}, (0, 1))
+    assert dataset_llm.fact_context(header) == header.text
+    skills = Fact("s-1", "technical_skills", "Skills", "Languages: Python, Go", {}, (0, 1))
+    assert dataset_llm.fact_context(skills) == "Languages: Python, Go"
+
+
+@pytest.mark.parametrize(("answer", "bad"), [
+    ("Maya worked at Northwind from 2021 to present.", []),
+    ("Maya worked at Northwind from 2016 to 2021.", ["2016"]),  # 2016 is elsewhere in the resume, not here
+    ("Maya worked there 2021-2023 with 6 engineers.", ["2023"]),
+    ("Maya led 6+ engineers.", []),
+])
+def test_numbers_must_come_from_the_focus_fact(answer, bad):
+    context = "Led a team of 6 engineers. (Staff Engineer, Northwind Robotics, 2021-03 - present)"
+    assert dataset_llm._numbers_outside(answer, context) == bad
+
+
 def test_torn_last_line_is_cut_and_units_kept(tmp_path):
     store = dataset_llm._Store(tmp_path, {"key": "k"})
     store.put(dataset_llm._Unit("education:0", "education", 0, "edu-1", "Where did Maya study?",
