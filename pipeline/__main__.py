@@ -19,12 +19,13 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.config import VARIANTS, ConfigError, load_config
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, sigterm_as_interrupt
 
 # Idle OpenMP threads sleep instead of spinning: on the shared 2-core machine spinning threads
 # made CPU training 5x slower (measured 18 vs 104 tokens/s under load). Set before torch loads.
@@ -141,16 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         managed = {"server": {"managed": True}} if getattr(args, "managed_server", False) else None
         cfg = load_config(args.config, profile=args.profile, overrides=managed)
-        return COMMANDS[args.command](cfg, args)
+        with sigterm_as_interrupt():  # SIGTERM (timeout, CI cancel) unwinds like Ctrl-C
+            return COMMANDS[args.command](cfg, args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted: no artifact was marked complete; rerun to continue", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if str(exc) == f"signal {signal.SIGTERM}" else 130
 
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
                             "config.yaml (dataset_output, model_output, merged_output, onnx_output, "
                             "cache_dir) at a folder")
     root.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(root)
     final = root / key[:16]
     (root / ".locks").mkdir(exist_ok=True)
     with FileLock(str(root / ".locks" / f"{key[:16]}.lock")):
@@ -140,6 +141,21 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
             raise
         _point_latest(root, final)
         return Artifact(stage, key, final, numbers, reused=False)
+
+
+def _remove_orphans(root: Path) -> None:
+    """Delete ``.tmp-<key>-<pid>`` folders whose builder process no longer exists (a SIGKILL,
+    a power cut); a live builder's folder, of this or another process, is left alone."""
+    for tmp in root.glob(".tmp-*-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:  # alive, owned by another user
+            pass
 
 
 def _point_latest(root: Path, final: Path) -> None:

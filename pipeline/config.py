@@ -370,6 +370,16 @@ def _format_errors(source: str, exc: ValidationError, prefix: str = "") -> list[
     return lines
 
 
+def _touches(block: Any, line: str) -> bool:
+    """Whether the problem ``line`` ("  a.b.c: ...") is about a key the profile ``block`` sets."""
+    tree = block
+    for part in line.strip().split(":", 1)[0].split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return False
+        tree = tree[part]
+    return True
+
+
 def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | None = None,
                 overrides: dict[str, Any] | None = None) -> Config:
     """Read, merge and validate a config file.
@@ -426,13 +436,21 @@ def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | Non
         problems.extend(_format_errors(str(file), exc))
         cfg = None
     # The other profiles are checked too, so a typo there is found now, not on a later run.
+    # A problem they share with the active profile (a bad top-level value) is listed once.
+    seen = set(problems)
     for other, block in profiles.items():
         if other == name or not isinstance(other, str):
             continue
         try:
             Config.model_validate({**_deep_merge(raw, block or {}), "profile": other, "root": merged["root"]})
         except ValidationError as exc:
-            problems.extend(_format_errors(str(file), exc, prefix=f"profiles.{other} → "))
+            for line in _format_errors(str(file), exc):
+                if line not in seen:
+                    seen.add(line)
+                    where = f"profiles.{other} → " if _touches(block, line) else f"(profile {other!r}) "
+                    problems.append(f"  {where}{line.strip()}")
+    if len(problems) == 1:
+        raise ConfigError(f"{file} (profile {name!r}): {problems[0].strip()}")
     if problems:
         raise ConfigError(
             f"{file} (profile {name!r}): {len(problems)} problem(s):\n" + "\n".join(problems)

@@ -369,7 +369,7 @@ def build(cfg: Config, *, force: bool = False, overwrite_eval_sets: bool = False
         numbers = _generate(cfg, resume, root / ".work", out, facts_per_category, resume_sha, sections)
         if not numbers["train"]:
             raise DatasetError(f"{source}: every generated sample was filtered out ({numbers['rejects']}); "
-                               "relax generation_limits in config.yaml")
+                               "relax generation_limits in the config file")
         return numbers
 
     art = cache_build(STAGE, root, key, builder, force=force,

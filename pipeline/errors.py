@@ -4,6 +4,13 @@ Every error raised on bad input (a missing or corrupt file, a wrong key, a serve
 down) is a :class:`PipelineError` whose message names the file or key and the fix.
 """
 
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
 
 class PipelineError(Exception):
     """Bad input or a failed stage; ``str(exc)`` is one line naming the file/key and the fix.
@@ -33,3 +40,25 @@ class ServerError(PipelineError):
     """The llama.cpp server is unreachable, unhealthy, or kept failing past the retry budget."""
 
     exit_code = 1
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while inside (main thread only) so cleanup runs.
+
+    ``timeout``, CI cancellation and ``docker stop`` send SIGTERM; without this, Python dies
+    without unwinding and temporary artifact folders stay behind. The interrupt's message is
+    ``"signal 15"``.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -61,9 +61,15 @@ def fix_special_tokens(tokenizer):
 def load_embedded_tokenizer():
     """The embedded SmolLM2 tokenizer with its chat template and fixed special tokens."""
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     gguf = embedded_gguf_path()
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the "legacy behaviour" notice, which itself says GGUF users may ignore it
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    finally:
+        hf_logging.set_verbosity(verbosity)
     return fix_special_tokens(tokenizer)
 
 

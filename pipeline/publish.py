@@ -317,7 +317,7 @@ def publish(cfg: Config, what: str, *, dry_run: bool = False, allow_failing: boo
     repo_id = repo_id or (cfg.model.hub_id if what == "model" else cfg.dataset.hub_id)
     if not dry_run and _PLACEHOLDER_ID.match(repo_id):
         key = "model.hub_id" if what == "model" else "dataset.hub_id"
-        raise PublishError(f"{key} is still the placeholder {repo_id!r}; set it in config.yaml "
+        raise PublishError(f"{key} is still the placeholder {repo_id!r}; set it in the config file "
                            "(or pass --repo-id) before a real push")
     try:
         report: EvalReport | None = latest_report(cfg, report_dir)

@@ -237,8 +237,11 @@ def ingest(path: Path) -> Resume:
     """
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
+    if path.is_dir():
+        raise ResumeError(f"{path}: is a folder, not a resume file; set resume_path in the config file to the "
+                          "resume itself (.pdf, .md, .txt, .json or .yaml)")
     if not path.is_file():
-        raise ResumeError(f"{path}: resume file not found; set resume_path in config.yaml to an existing file")
+        raise ResumeError(f"{path}: resume file not found; set resume_path in the config file to an existing file")
     if fmt is None:
         raise ResumeError(f"{path}: unsupported resume format '{path.suffix}'; use one of "
                           f"{', '.join(sorted(_FORMATS))}")

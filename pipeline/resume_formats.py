@@ -9,6 +9,7 @@ Problems with the file raise :class:`pipeline.errors.ResumeError`.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections import Counter
@@ -249,6 +250,9 @@ def read_pdf_pages(path: Path) -> list[str]:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)  # its repair warnings ("EOF marker not found") would precede our message
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -263,6 +267,8 @@ def read_pdf_pages(path: Path) -> list[str]:
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ResumeError(f"{path}: corrupt or truncated PDF ({type(exc).__name__}: {exc}); "
                           "re-export the PDF or use the Markdown/text version") from exc
+    finally:
+        pypdf_log.setLevel(level)
     if not any(p.strip() for p in pages):
         raise ResumeError(f"{path}: the PDF has no text layer (image-only or scanned); "
                           "run OCR on it (e.g. ocrmypdf) or use a Markdown/text version")

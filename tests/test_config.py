@@ -100,3 +100,12 @@ def test_inactive_profiles_are_validated_too(write_config):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match=r"profiles\.full → sft\.lernrate"):
         load_config(path, profile="cpu")
+
+
+def test_a_bad_top_level_value_is_reported_once_on_one_line(write_config):
+    path = write_config({"dataset": {"noisy_question_shar": 0.2}}, profile="cpu")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    msg = str(exc.value)
+    assert msg.count("noisy_question_shar") == 1 and "\n" not in msg, msg
+    assert "unknown key" in msg and "profiles.full" not in msg

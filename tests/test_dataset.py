@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -457,3 +462,32 @@ def test_output_paths_that_are_files_fail_before_any_work(write_config, tmp_path
         with pytest.raises(PipelineError, match="a-file"):
             dataset.build(cfg)
         assert blocker.read_text() == "x"
+
+
+def test_orphaned_temp_folders_of_dead_builders_are_removed(write_config):
+    cfg = load_config(write_config(SMALL))
+    root = cfg.path(cfg.dataset_output)
+    root.mkdir(parents=True)
+    dead = root / ".tmp-0123456789abcdef-999999999"  # no such pid
+    alive = root / f".tmp-fedcba9876543210-{os.getppid()}"  # a live process (pytest's parent)
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "train.jsonl").write_text("half", encoding="utf-8")
+    dataset.build(cfg)
+    assert not dead.exists() and alive.exists()
+
+
+def test_sigterm_mid_build_leaves_nothing_half_written(write_config):
+    """timeout / CI cancellation send SIGTERM: the CLI unwinds like Ctrl-C (exit 143)."""
+    path = write_config(SMALL)
+    root = load_config(path).path(load_config(path).dataset_output)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "dataset", "--config", str(path)],
+                            cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(root.glob(".tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build finished before a temp folder was seen"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "interrupted: no artifact was marked complete" in err
+    assert not list(root.glob(".tmp-*")) and not [d for d in root.iterdir() if (d / "manifest.json").exists()]

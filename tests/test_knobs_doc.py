@@ -83,3 +83,20 @@ def test_documented_defaults_match_config(profile, column):
         if not _same(doc.replace("`", ""), actual):
             wrong.append(f"{key}: doc says {doc!r}, config.yaml ({profile}) gives {actual!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_config_yaml_spells_out_every_knob():
+    """config.yaml's header promises every knob at the top level: none may hide behind a schema default."""
+    import yaml
+
+    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+
+    def has(tree, dotted: str) -> bool:
+        for part in dotted.split("."):
+            if not isinstance(tree, dict) or part not in tree:
+                return False
+            tree = tree[part]
+        return True
+
+    missing = sorted(k for k in _leaves(Config) if not has(raw, k))
+    assert not missing, f"config.yaml lacks these knobs at the top level: {missing}"
