@@ -7,7 +7,8 @@ GGUF (``llama-server -np N`` when on PATH, else ``python -m llama_cpp.server``),
 same server, with ``server.slots`` 1 and N, each in a fresh progress folder, and prints JSON:
 samples, requests, seconds and samples per minute for each, and
 ``ratio = samples_per_min(N) / samples_per_min(1)``. The kept samples are the same in both
-runs (the seeds make each unit reproducible), so the ratio compares equal work.
+runs (the seeds make each unit reproducible), so the ratio compares equal work. A warm-up
+run precedes both, and the concurrent run is measured first.
 
 llama-cpp-python's server decodes one request at a time, so expect a ratio near 1 there;
 llama-server with ``-np N`` batches the N sequences.
@@ -63,8 +64,13 @@ def main(argv=None) -> int:
         with managed_server(base, log_dir=tmp / "server") as cfg:
             with LlamaClient(cfg.server) as client:  # first request pays model paging and prompt setup
                 client.chat([{"role": "user", "content": "Hello"}], temperature=0.0, max_tokens=4)
-            baseline = _run(cfg, resume, 1, tmp / "one")
+            # A whole warm-up run first: the server's prompt cache then holds the shared
+            # prefixes for both measured runs (an earlier version measured 1 slot cold and N
+            # warm, which inflated the ratio), and the concurrent run goes first so any
+            # remaining order effect works against it.
+            _run(cfg, resume, 1, tmp / "warmup")
             parallel = _run(cfg, resume, args.slots, tmp / "many")
+            baseline = _run(cfg, resume, 1, tmp / "one")
         server = "llama-server" if shutil.which("llama-server") else "llama_cpp.server"
         ratio = parallel["samples_per_min"] / baseline["samples_per_min"] if baseline["samples_per_min"] else None
         print(json.dumps({"benchmark": "llm_throughput", "server": server, "baseline": baseline,
