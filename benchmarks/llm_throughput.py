@@ -64,10 +64,10 @@ def main(argv=None) -> int:
         with managed_server(base, log_dir=tmp / "server") as cfg:
             with LlamaClient(cfg.server) as client:  # first request pays model paging and prompt setup
                 client.chat([{"role": "user", "content": "Hello"}], temperature=0.0, max_tokens=4)
-            # A whole warm-up run first: the server's prompt cache then holds the shared
-            # prefixes for both measured runs (an earlier version measured 1 slot cold and N
-            # warm, which inflated the ratio), and the concurrent run goes first so any
-            # remaining order effect works against it.
+            # A whole warm-up run first (model pages, the first slot's prompt cache): an earlier
+            # version measured 1 slot cold and N warm, which inflated the ratio. llama-server
+            # keeps a cache per slot, so the other N-1 slots start cold; the concurrent run
+            # goes first so any remaining order effect works against it.
             _run(cfg, resume, 1, tmp / "warmup")
             parallel = _run(cfg, resume, args.slots, tmp / "many")
             baseline = _run(cfg, resume, 1, tmp / "one")

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.config import VARIANTS, ConfigError, load_config
-from pipeline.errors import PipelineError, sigterm_as_interrupt
+from pipeline.errors import PipelineError, Terminated, sigterm_as_interrupt
 
 # Idle OpenMP threads sleep instead of spinning: on the shared 2-core machine spinning threads
 # made CPU training 5x slower (measured 18 vs 104 tokens/s under load). Set before torch loads.
@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt as exc:
         print("interrupted: no artifact was marked complete; rerun to continue", file=sys.stderr)
-        return 128 + signal.SIGTERM if str(exc) == f"signal {signal.SIGTERM}" else 130
+        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
 
 
 if __name__ == "__main__":

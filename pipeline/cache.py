@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from pipeline.errors import PipelineError
 
@@ -102,12 +102,12 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
     """
     if root.exists() and not root.is_dir():
         raise PipelineError(f"{root}: the {stage} output folder is a file; point its setting in "
-                            "config.yaml (dataset_output, model_output, merged_output, onnx_output, "
+                            "the config file (dataset_output, model_output, merged_output, onnx_output, "
                             "cache_dir) at a folder")
     root.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(root)
     final = root / key[:16]
     (root / ".locks").mkdir(exist_ok=True)
+    _remove_orphans(root)
     with FileLock(str(root / ".locks" / f"{key[:16]}.lock")):
         manifest = read_manifest(final)
         if manifest is not None and not force:
@@ -144,18 +144,17 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
 
 
 def _remove_orphans(root: Path) -> None:
-    """Delete ``.tmp-<key>-<pid>`` folders whose builder process no longer exists (a SIGKILL,
-    a power cut); a live builder's folder, of this or another process, is left alone."""
+    """Delete ``.tmp-<key16>-<pid>`` folders that no builder is writing (left by a SIGKILL or
+    a power cut). A folder is an orphan when its key's lock file can be taken at once: a
+    live builder of that key, in this process, another process or another container on the
+    same folder, holds it."""
     for tmp in root.glob(".tmp-*-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
+        key16 = tmp.name[len(".tmp-"):].rsplit("-", 1)[0]
         try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(tmp, ignore_errors=True)
-        except PermissionError:  # alive, owned by another user
-            pass
+            with FileLock(str(root / ".locks" / f"{key16}.lock"), timeout=0):
+                shutil.rmtree(tmp, ignore_errors=True)
+        except (Timeout, OSError):
+            continue
 
 
 def _point_latest(root: Path, final: Path) -> None:

@@ -374,6 +374,8 @@ def _touches(block: Any, line: str) -> bool:
     """Whether the problem ``line`` ("  a.b.c: ...") is about a key the profile ``block`` sets."""
     tree = block
     for part in line.strip().split(":", 1)[0].split("."):
+        if isinstance(tree, (list, tuple)):
+            return True  # a list item: the profile sets the whole list
         if not isinstance(tree, dict) or part not in tree:
             return False
         tree = tree[part]
@@ -437,7 +439,7 @@ def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | Non
         cfg = None
     # The other profiles are checked too, so a typo there is found now, not on a later run.
     # A problem they share with the active profile (a bad top-level value) is listed once.
-    seen = set(problems)
+    active = set(problems)
     for other, block in profiles.items():
         if other == name or not isinstance(other, str):
             continue
@@ -445,8 +447,7 @@ def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | Non
             Config.model_validate({**_deep_merge(raw, block or {}), "profile": other, "root": merged["root"]})
         except ValidationError as exc:
             for line in _format_errors(str(file), exc):
-                if line not in seen:
-                    seen.add(line)
+                if line not in active:
                     where = f"profiles.{other} → " if _touches(block, line) else f"(profile {other!r}) "
                     problems.append(f"  {where}{line.strip()}")
     if len(problems) == 1:

@@ -209,8 +209,9 @@ def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
 
 # Surface noise for training questions. Users type in lower case, in capitals, with typos and
 # with greetings around the question; a model trained on clean questions only refuses or
-# drifts on those. The eval sets' adversarial noise (pipeline/eval_sets.py) uses other
-# wrappers and a different typo (a swap, here a dropped letter), so it still tests generalisation.
+# drifts on those. The eval sets' adversarial noise (pipeline/eval_sets.py) shares the two
+# casing transformations but uses other wrappers and another typo (a swap; here a dropped
+# letter), so its chit-chat and typo cases still test generalisation.
 NOISE_SUFFIX = "+noise"
 _WRAPPERS = ("Hey! {q}", "Quick one: {q}", "I was wondering: {q}", "Hello. {q}", "{q} Thanks!",
              "{q} One sentence is enough.")

@@ -65,8 +65,27 @@ def _stem(word: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _stems(resume_text: str) -> frozenset[str]:
-    return frozenset(_stem(t) for t in _vocabulary(resume_text) if t.isalpha())
+def _stems(resume_text: str) -> dict[str, frozenset[str]]:
+    """Stem → the resume's words of letters with that stem."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for tok in _vocabulary(resume_text):
+        if tok.isalpha():
+            out[_stem(tok)].add(tok)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+_INFLECTIONS = ("s", "es", "d", "ed", "ing", "ly")
+
+
+def _roots(word: str) -> set[str]:
+    out = {word} | {word[: -len(s)] for s in _INFLECTIONS if word.endswith(s) and len(word) > len(s) + 2}
+    return out | {r[:-1] for r in out if r.endswith("e")}
+
+
+def _inflected(word: str, other: str) -> bool:
+    """Whether ``word`` and ``other`` differ only by a regular inflection ("lead"/"leads",
+    "improve"/"improved"/"improving"), not by derivation ("manage"/"manager"/"management")."""
+    return bool(_roots(word) & _roots(other))
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,9 +105,10 @@ def grounding_problems(answer: str, resume_text: str, allowed: Iterable[str] = (
     ``3.97/4.00`` and ``c++`` kept whole). A token passes when the resume has it, when each
     of its ``-``/``/``-separated parts is in the resume (``2021-2024``), after dropping a
     possessive ``'s``, when it is in :data:`STOPWORDS`, :data:`FRAME_WORDS` or the words
-    of ``allowed`` (the person's names), or when it is a word of letters only whose Snowball
-    English stem is the stem of a resume word (``leading`` for ``led``-less resumes that say
-    ``leads``; ``improved`` for ``improve``). Numbers get no leniency beyond the parts rule.
+    of ``allowed`` (the person's names), or when it is a word of letters only that shares its
+    Snowball English stem with a resume word and differs from it by a regular inflection
+    (``leading`` for a resume that says ``leads``; ``improved`` for ``improve``; but not
+    ``manager`` for ``management``). Numbers get no leniency beyond the parts rule.
 
     Returns:
         The offending tokens in answer order; empty means grounded.
@@ -103,7 +123,7 @@ def grounding_problems(answer: str, resume_text: str, allowed: Iterable[str] = (
         parts = _parts(base)
         if parts and all(p in vocab or p in STOPWORDS or p in extra for p in parts):
             continue
-        if base.isalpha() and _stem(base) in _stems(resume_text):
+        if base.isalpha() and any(_inflected(base, w) for w in _stems(resume_text).get(_stem(base), ())):
             continue
         bad.append(tok)
     return bad

@@ -23,7 +23,8 @@ examples are the same for every request, so the server's prompt cache reuses the
 
 Grounding: an answer is kept only when :func:`pipeline.dataset.grounding_problems` finds
 every name and content word in the resume (reject ``grounding``) and every number in the
-answer is in the focus fact or its entry (reject ``grounding_numbers``): a small model
+answer is in the focus fact as shown to the model (:func:`fact_context`: the line plus its
+entry's title, organization and dates; reject ``grounding_numbers``): a small model
 recombines years from other jobs into invented date ranges, which the resume-wide check
 alone accepts.
 
@@ -91,15 +92,15 @@ _SOURCE_WORDS = ("resume", "context", "provided", "document", "the text")
 
 # -- prompts --------------------------------------------------------------------------------------
 # Worked examples, shown as earlier chat turns (small models copy a demonstrated pattern far
-# better than they follow instructions). A made-up resume line each; the person is {name}.
+# better than they follow instructions). Category, a made-up resume line, question, answer.
 _EXAMPLES = (
-    ("Senior Data Engineer, Acme Corp (Oslo, Norway; 2015 - 2018)",
+    ("work_experience", "Senior Data Engineer, Acme Corp (Oslo, Norway; 2015 - 2018)",
      "Where did {name} work as Senior Data Engineer?",
      "{name} worked at Acme Corp as Senior Data Engineer from 2015 to 2018."),
-    ("Frameworks: React, Django, Redis",
+    ("technical_skills", "Frameworks: React, Django, Redis",
      "Which frameworks does {name} use?",
      "{name} uses React, Django and Redis."),
-    ("Cut build times by 40% by caching Docker layers.",
+    ("achievements", "Cut build times by 40% by caching Docker layers.",
      "What did {name} do about build times?",
      "{name} cut build times by 40% by caching Docker layers."),
 )
@@ -115,7 +116,8 @@ def fact_context(fact) -> str:
     fields = fact.fields
     extra = [fields[k] for k in ("title", "organization") if fields.get(k) and fields[k] not in fact.text]
     dates = " - ".join(fields[k] for k in ("start_date", "end_date") if fields.get(k))
-    if dates and fields.get("start_date", "") not in fact.text:
+    shown = next((fields[k] for k in ("start_date", "end_date") if fields.get(k)), "")
+    if dates and shown not in fact.text:
         extra.append(dates)
     return f"{fact.text} ({', '.join(extra)})" if extra else fact.text
 
@@ -133,15 +135,15 @@ def _answer_turn(cfg: Config, line: str, question: str) -> str:
 
 
 def _question_messages(cfg: Config, category: str, line: str) -> list[dict[str, str]]:
-    shots = [turn for ex_line, q, _ in _EXAMPLES for turn in (
-        {"role": "user", "content": _question_turn(cfg, "work_experience", ex_line)},
+    shots = [turn for ex_cat, ex_line, q, _ in _EXAMPLES for turn in (
+        {"role": "user", "content": _question_turn(cfg, ex_cat, ex_line)},
         {"role": "assistant", "content": q.format(name=cfg.person_name)})]
     return [{"role": "system", "content": _system(cfg)}, *shots,
             {"role": "user", "content": _question_turn(cfg, category, line)}]
 
 
 def _answer_messages(cfg: Config, line: str, question: str) -> list[dict[str, str]]:
-    shots = [turn for ex_line, q, a in _EXAMPLES for turn in (
+    shots = [turn for _, ex_line, q, a in _EXAMPLES for turn in (
         {"role": "user", "content": _answer_turn(cfg, ex_line, q.format(name=cfg.person_name))},
         {"role": "assistant", "content": a.format(name=cfg.person_name)})]
     return [{"role": "system", "content": _system(cfg)}, *shots,
@@ -469,8 +471,9 @@ def generate(cfg: Config, resume, work_dir: Path):
     Args:
         cfg: the configuration (``server``, ``dataset``, ``generation_limits``, ``llm_defaults``,
             ``validation.context_token_warn``).
-        resume: a :class:`pipeline.resume.Resume`; its ``text`` (already PII-scrubbed) is the
-            context and its ``facts`` give the focus of each question.
+        resume: a :class:`pipeline.resume.Resume`; its ``facts`` give the focus of each
+            question (shown one at a time, PII-scrubbed) and its ``text`` is what answers are
+            grounded against.
         work_dir: a folder that survives failed runs; progress lives in ``work_dir/llm-<key16>/``.
 
     Returns:
@@ -503,8 +506,9 @@ def _model_id(client: LlamaClient) -> str:
 def _check_context(cfg: Config, client: LlamaClient, resume_text: str, lines: Sequence[str] = ()) -> int:
     """Tokens of the resume plus the largest prompt (worked examples + the longest fact line).
 
-    Warns, naming ``validation.context_token_warn``, when that exceeds the setting: the
-    resume must fit the context of a model asked about it, and a long prompt slows every request.
+    The resume itself is not sent (each request carries one fact); it is counted so that
+    ``validation.context_token_warn`` keeps one meaning across the pipeline (``preview``
+    warns on the same resume), and a warning names that setting when the total exceeds it.
     """
     longest = max(lines, key=len, default="")
     text = resume_text + "\n" + "\n".join(m["content"] for m in _answer_messages(cfg, longest, "?"))

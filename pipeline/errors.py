@@ -42,20 +42,24 @@ class ServerError(PipelineError):
     exit_code = 1
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by :func:`sigterm_as_interrupt`; the CLI exits 143 (128 + 15) on it."""
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into KeyboardInterrupt while inside (main thread only) so cleanup runs.
 
     ``timeout``, CI cancellation and ``docker stop`` send SIGTERM; without this, Python dies
-    without unwinding and temporary artifact folders stay behind. The interrupt's message is
-    ``"signal 15"``.
+    without unwinding and temporary artifact folders stay behind. Raises :class:`Terminated`
+    (a ``KeyboardInterrupt``, so every Ctrl-C cleanup path also runs for it).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Terminated(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, _raise)
     try:

@@ -109,3 +109,15 @@ def test_a_bad_top_level_value_is_reported_once_on_one_line(write_config):
     msg = str(exc.value)
     assert msg.count("noisy_question_shar") == 1 and "\n" not in msg, msg
     assert "unknown key" in msg and "profiles.full" not in msg
+
+
+def test_the_same_problem_in_two_inactive_profiles_names_both(write_config):
+    path = write_config(profile="cpu")
+    raw = yaml.safe_load(path.read_text())
+    raw["profiles"]["b"] = {"quantization": {"op_types": ["Foo"]}}
+    raw["profiles"]["full"] = {"quantization": {"op_types": ["Foo"]}}
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as exc:
+        load_config(path, profile="cpu")
+    msg = str(exc.value)
+    assert "profiles.b → quantization.op_types" in msg and "profiles.full → quantization.op_types" in msg, msg

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -324,6 +323,9 @@ def test_grounding_accepts_inflections_but_not_new_words():
     assert grounding_problems("Maya improved ranking and was leading the team.", text, ["Maya"]) == []
     assert grounding_problems("Maya improved Java tooling.", text, ["Maya"]) == ["java"]  # tooling ~ tools
     assert grounding_problems("Maya wrote compilers.", text, ["Maya"]) == ["compilers"]
+    # same Snowball stem, but a different word: derivation is not inflection
+    assert grounding_problems("Maya was a manager.", "Led management of 6 teams.", ["Maya"]) == ["manager"]
+    assert grounding_problems("Maya did an experiment.", "9 years of experience.", ["Maya"]) == ["experiment"]
     assert grounding_problems("Maya leads 7 teams.", text, ["Maya"]) == ["7"]  # numbers: no stem leniency
 
 
@@ -464,17 +466,20 @@ def test_output_paths_that_are_files_fail_before_any_work(write_config, tmp_path
         assert blocker.read_text() == "x"
 
 
-def test_orphaned_temp_folders_of_dead_builders_are_removed(write_config):
+def test_orphaned_temp_folders_are_removed_but_not_a_live_build(write_config):
+    from filelock import FileLock
+
     cfg = load_config(write_config(SMALL))
     root = cfg.path(cfg.dataset_output)
-    root.mkdir(parents=True)
-    dead = root / ".tmp-0123456789abcdef-999999999"  # no such pid
-    alive = root / f".tmp-fedcba9876543210-{os.getppid()}"  # a live process (pytest's parent)
-    for folder in (dead, alive):
+    (root / ".locks").mkdir(parents=True)
+    orphan = root / ".tmp-0123456789abcdef-999999999"  # its builder was killed: nobody holds the lock
+    live = root / ".tmp-fedcba9876543210-12345"  # its builder holds the key's lock
+    for folder in (orphan, live):
         folder.mkdir()
         (folder / "train.jsonl").write_text("half", encoding="utf-8")
-    dataset.build(cfg)
-    assert not dead.exists() and alive.exists()
+    with FileLock(str(root / ".locks" / "fedcba9876543210.lock")):
+        dataset.build(cfg)
+    assert not orphan.exists() and live.exists()
 
 
 def test_sigterm_mid_build_leaves_nothing_half_written(write_config):
@@ -491,3 +496,23 @@ def test_sigterm_mid_build_leaves_nothing_half_written(write_config):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "interrupted: no artifact was marked complete" in err
     assert not list(root.glob(".tmp-*")) and not [d for d in root.iterdir() if (d / "manifest.json").exists()]
+
+
+def test_train_phrasings_are_not_near_copies_of_eval_phrasings():
+    """The golden set tests unseen wordings: a train phrasing one word away from an eval one leaks it."""
+    import re
+
+    from pipeline.dataset_template import load_phrasings
+
+    def words(s: str) -> set[str]:
+        return set(re.findall(r"[a-z{}_']+", s.lower()))
+
+    close = []
+    for cat, intents in load_phrasings()["intents"].items():
+        for intent, v in intents.items():
+            for e in v["eval"]:
+                for t in v["train"]:
+                    a, b = words(e), words(t)
+                    if len(a & b) / len(a | b) >= 0.65:
+                        close.append(f"{cat}.{intent}: {t!r} ~ {e!r}")
+    assert not close, close

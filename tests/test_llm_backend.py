@@ -191,6 +191,8 @@ def test_fact_context_adds_the_entry_when_the_line_lacks_it():
     header = Fact("w-1", "work_experience", "Experience", "Staff Engineer, Northwind Robotics (2021-03 - present)",
                   {"organization": "Northwind Robotics", "title": "Staff Engineer", "start_date": "2021-03"}, (0, 1))
     assert dataset_llm.fact_context(header) == header.text
+    ended = Fact("w-3", "work_experience", "Experience", "Built a data lake.", {"end_date": "2019"}, (0, 1))
+    assert dataset_llm.fact_context(ended) == "Built a data lake. (2019)"
     skills = Fact("s-1", "technical_skills", "Skills", "Languages: Python, Go", {}, (0, 1))
     assert dataset_llm.fact_context(skills) == "Languages: Python, Go"
 
