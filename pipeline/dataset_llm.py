@@ -162,10 +162,14 @@ def _rephrase_prompt(cfg: Config, question: str) -> str:
 
 
 def _numbers_outside(answer: str, context: str) -> list[str]:
-    """Number tokens of ``answer`` (and number parts of ``2016-2019``) that ``context`` lacks."""
-    have = {p for tok in metrics.tokens(context) for p in (tok, *re.split(r"[-/–]", tok))}
-    return [p for tok in metrics.tokens(answer) for p in re.split(r"[-/–]", tok)
-            if any(c.isdigit() for c in p) and p.rstrip("+%") not in {h.rstrip("+%") for h in have}]
+    """Number tokens of ``answer`` (and number parts of ``2016-2019``) that ``context`` lacks.
+
+    Tokens come from :func:`pipeline.metrics.tokens` (dashes already folded to ``-``);
+    a trailing ``+`` or ``%`` is ignored on both sides (``6+`` matches ``6``).
+    """
+    have = {p.rstrip("+%") for tok in metrics.tokens(context) for p in (tok, *re.split(r"[-/]", tok))}
+    return [p for tok in metrics.tokens(answer) for p in re.split(r"[-/]", tok)
+            if any(c.isdigit() for c in p) and p.rstrip("+%") not in have]
 
 
 # -- records --------------------------------------------------------------------------------------
