@@ -42,10 +42,7 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from pipeline.config import Config, ServerConfig
-from pipeline.errors import (
-    ServerError,
-    sigterm_as_interrupt,  # noqa: F401  (re-exported)
-)
+from pipeline.errors import ServerError, sigterm_as_interrupt
 
 log = logging.getLogger(__name__)
 
