@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -44,6 +45,9 @@ from pipeline.errors import DatasetError
 log = logging.getLogger(__name__)
 
 STAGE = "dataset"
+# Part of the cache key: bump it when the same config and resume would now give other rows
+# (2: lower-case noise keeps "C++"/"3.97"; a no-op noise leaves the question clean).
+GENERATOR_VERSION = 2
 MIN_FACTS = 8  # fewer facts than this cannot teach more than a handful of answers
 
 
@@ -190,7 +194,8 @@ def _backend(cfg: Config):
 
 
 def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
-    """Cache key over the config sections used, the resume bytes and the phrasings file."""
+    """Cache key over the config sections used, the resume bytes, the phrasings file and
+    :data:`GENERATOR_VERSION`."""
     from pipeline.dataset_template import load_phrasings
 
     sections: dict[str, Any] = {
@@ -204,7 +209,8 @@ def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
     if cfg.dataset.backend == "llm":
         sections["llm_defaults"] = cfg.llm_defaults.model_dump(mode="json")
     phrasings = hashlib.sha256(json.dumps(load_phrasings(), sort_keys=True).encode()).hexdigest()
-    return make_key(STAGE, sections, extra={"resume_sha256": resume_sha, "phrasings_sha256": phrasings}), sections
+    extra = {"resume_sha256": resume_sha, "phrasings_sha256": phrasings, "generator_version": GENERATOR_VERSION}
+    return make_key(STAGE, sections, extra=extra), sections
 
 
 # Surface noise for training questions. Users type in lower case, in capitals, with typos and
@@ -219,17 +225,15 @@ _WRAPPERS = ("Hey! {q}", "Quick one: {q}", "I was wondering: {q}", "Hello. {q}",
 
 def _noisy(question: str, rng: random.Random) -> str:
     kind = rng.randrange(4)
-    if kind == 0:
-        return "".join(c for c in question.lower() if c.isalnum() or c.isspace())
+    if kind == 0:  # lower case without punctuation; "C++", "C#" and "3.97" keep their symbols
+        return re.sub(r"[^\w\s+#.]|\.(?!\w)", "", question.lower())
     if kind == 1:
         return question.upper()
-    if kind == 2:  # drop one inner letter of the longest word
-        words = question.split()
-        i = max(range(len(words)), key=lambda k: len(words[k]))
-        w = words[i]
-        if len(w) > 3:
-            j = rng.randrange(1, len(w) - 1)
-            words[i] = w[:j] + w[j + 1:]
+    words = question.split()
+    i = max(range(len(words)), key=lambda k: len(words[k]))
+    if kind == 2 and len(words[i]) > 3:  # drop one inner letter of the longest word
+        j = rng.randrange(1, len(words[i]) - 1)
+        words[i] = words[i][:j] + words[i][j + 1:]
         return " ".join(words)
     return rng.choice(_WRAPPERS).format(q=question)
 
@@ -242,7 +246,8 @@ def add_question_noise(samples: Sequence[Sample], share: float, seed: int, avoid
     greeting/closing around the question. Answers, groups and order are unchanged; the
     template id gets :data:`NOISE_SUFFIX`. A noisy question whose normalized form is in
     ``avoid`` (the validation questions), or that ``fits`` rejects (the ``generation_limits``
-    question filters), keeps its clean form, so the split stays disjoint and within limits.
+    question filters), keeps its clean form, so the split stays disjoint and within limits;
+    so does one the noise would leave unchanged (it is not counted as noisy).
 
     Args:
         samples: the training split.
@@ -258,7 +263,7 @@ def add_question_noise(samples: Sequence[Sample], share: float, seed: int, avoid
     out = list(samples)
     for i in sorted(chosen):
         question = _noisy(samples[i].question, rng)
-        if normalize_question(question) not in avoid and fits(question):
+        if question != samples[i].question and normalize_question(question) not in avoid and fits(question):
             out[i] = replace(samples[i], question=question, template=samples[i].template + NOISE_SUFFIX)
     return out
 

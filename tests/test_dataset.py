@@ -343,10 +343,22 @@ def test_question_noise_property(questions, share, seed):
     for s, o in zip(samples, out, strict=True):
         assert (o.answer, o.group, o.fact_id, o.category) == (s.answer, s.group, s.fact_id, s.category)
         if o is not s:
-            assert o.template == s.template + dataset.NOISE_SUFFIX
+            assert o.template == s.template + dataset.NOISE_SUFFIX and o.question != s.question
             assert normalize_question(o.question) not in avoid and len(o.question) <= 45
     assert dataset.add_question_noise(samples, share, seed, avoid=avoid, fits=lambda q: len(q) <= 45) == out
     assert dataset.add_question_noise(samples, 0.0, seed) == samples
+
+
+def test_question_noise_keeps_symbols_of_names():
+    """Lower-case noise strips punctuation, not the symbols that are part of a name or number."""
+    questions = ["Does Maya know C++?", "Has Maya used C#?", "Was Maya's GPA 3.97?", "Who is Dr. Lee?"]
+    samples = [Sample(q, "a.", "technical_skills", f"f{i}", "t", f"g{i}") for i, q in enumerate(questions)]
+    lowered = set()
+    for seed in range(200):
+        for s, o in zip(samples, dataset.add_question_noise(samples, 1.0, seed), strict=True):
+            if o.question == s.question.lower().replace("?", "").replace("'", "").replace("dr.", "dr"):
+                lowered.add(o.question)
+    assert lowered == {"does maya know c++", "has maya used c#", "was mayas gpa 3.97", "who is dr lee"}
 
 
 def test_refusal_pools_keep_train_and_eval_apart():
