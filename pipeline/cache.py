@@ -6,7 +6,8 @@ hash) and the package version (DESIGN.md, "The cache"). A folder is complete onl
 ``manifest.json`` exists: the builder writes into a temporary sibling folder, the manifest
 is written last, then the folder is renamed into place. One file lock per key makes
 concurrent builders (two CLI runs, pytest-xdist workers) build once: the first builds, the
-others wait on the lock and then reuse. ``<root>/latest`` points at the newest build.
+others wait on the lock and then reuse. ``<root>/latest`` points at the artifact of the
+most recent run, built or reused, so it follows the config that was used last.
 
 Used by every stage module; nothing to run on its own.
 """
@@ -112,6 +113,7 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
         manifest = read_manifest(final)
         if manifest is not None and not force:
             log.info("%s: cache hit %s", stage, final)
+            _point_latest(root, final)
             return Artifact(stage, key, final, manifest.get("numbers", {}), reused=True)
         # Under the lock no one else builds this key: any temp folder of it was left by a
         # killed builder and is removed.

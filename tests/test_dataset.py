@@ -128,6 +128,15 @@ def test_cache_reuses_the_artifact(write_config):
     assert second.reused and second.path == first.path
 
 
+def test_latest_follows_the_last_run_built_or_reused(write_config):
+    _, first = _build(write_config)
+    _, other = _build(write_config, {"dataset": {"seed": 7}})
+    latest = first.path.parent / "latest"
+    assert latest.resolve() == other.path.resolve()
+    _, again = _build(write_config)  # back to the first config: a cache hit
+    assert again.reused and latest.resolve() == first.path.resolve()
+
+
 @pytest.mark.parametrize("knob, low, high, measure", [
     ("variations_per_question", 1, 3, lambda a: a.numbers["total"]),
     ("samples_per_category", 8, 24, lambda a: a.numbers["counts_per_category"]["work_experience"]),
