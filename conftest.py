@@ -72,15 +72,23 @@ class HarnessSession:
         return Path(self.report_root_opt) if self.report_root_opt else self.cfg.path(self.cfg.evaluation.report_output)
 
     def resolve(self) -> None:
-        """Load the config once. Raises pytest.UsageError with ConfigError's message."""
+        """Load the config and check the eval sets once. Raises pytest.UsageError with the
+        ConfigError's or the eval file's (``file:line``) message."""
         if self.cfg is not None:
             return
         from pipeline.config import ConfigError, load_config
+        from pipeline.errors import DatasetError
+        from pipeline.evaluate import check_eval_sets
 
         try:
-            self.cfg = load_config(self.config_path, profile=self.profile)
+            cfg = load_config(self.config_path, profile=self.profile)
         except ConfigError as exc:
             raise pytest.UsageError(f"--rc-config: {exc}") from exc
+        try:
+            check_eval_sets(cfg)
+        except DatasetError as exc:
+            raise pytest.UsageError(f"eval set: {exc}") from exc
+        self.cfg = cfg
 
     # -- artifacts -------------------------------------------------------------------
     def chain(self, until: str):
@@ -208,6 +216,17 @@ def _selected_sizes(markexpr: str) -> set[str]:
     return {"smoke", "full"} if sat(True, True) else set()
 
 
+def _only_latency(markexpr: str) -> bool:
+    """Whether the ``-m`` expression selects latency gates and nothing else."""
+    if "latency" not in markexpr:
+        return False
+    from _pytest.mark.expression import Expression
+
+    expr = Expression.compile(markexpr)
+    others = sorted(set(re.findall(r"[A-Za-z_][\w.-]*", markexpr)) - {"and", "or", "not", "latency"})[:10]
+    return not _satisfiable(expr, others, {"latency": False})
+
+
 def _evals_in_scope(config: pytest.Config) -> bool:
     for arg in config.args or ["."]:
         path = Path(str(arg).split("::")[0])
@@ -253,6 +272,9 @@ def pytest_configure(config: pytest.Config) -> None:
     run_dir = (Path(workerinput["rc_run_dir"]) if workerinput and "rc_run_dir" in workerinput
                else Path(tempfile.gettempdir()) / f"rc-run-{uuid.uuid4().hex[:12]}")
     numprocesses = getattr(opt, "numprocesses", None) or 0
+    if numprocesses and not workerinput and _only_latency(config.getoption("markexpr") or ""):
+        raise pytest.UsageError(f"-m {config.getoption('markexpr')!r} selects only latency gates, which cannot be "
+                                f"measured under -n {numprocesses} (workers contend for the CPU); drop -n")
     session = HarnessSession(
         config_path=Path(opt.rc_config), profile=opt.rc_profile, variants=tuple(v for v in VARIANTS if v in names),
         sample=next(iter(sizes), None), report_root_opt=opt.rc_report_dir, compare_to=compare, rebuild=rebuild,
@@ -316,7 +338,7 @@ def _latency_method(session: HarnessSession, latency: dict[str, Any]) -> str:
                 "order; p95 = linear interpolation over the round times")
     if session.workers:
         return (f"not gated: latency gates skip under xdist (-n {session.workers}; pytest-benchmark disables itself "
-                "and workers contend for the CPU); run them serially: pytest evals -m '<size> and latency'. "
+                f"and workers contend for the CPU); run them serially: pytest evals -m '{session.sample} and latency'. "
                 "Quality-pass latencies below are contended and informational only")
     return "not gated in this run (latency gates deselected); quality-pass latencies are informational only"
 
@@ -363,5 +385,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if failed:
         terminalreporter.write_line(f"failing gates: {', '.join(failed)}")
     if rc.workers and any(g["metric"] == "p95_latency_ms" for g in rc.gates):
-        terminalreporter.write_line("latency gates skipped under xdist; run pytest evals -m '<size> and latency' "
+        terminalreporter.write_line(f"latency gates skipped under xdist; run pytest evals -m '{rc.sample} and latency' "
                                     "without -n (tox -e full does)")

@@ -136,7 +136,11 @@ COMMANDS: dict[str, Callable] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, return the exit status (0 ok, 1 stage failure, 2 bad input)."""
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "chat" and args.question is not None and not args.question.strip():
+        parser.error("chat: the question is empty; pass a question about the resume in quotes, or omit it "
+                     "for interactive mode")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

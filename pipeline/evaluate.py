@@ -166,6 +166,27 @@ def load_eval_set(path: Path, set_name: str, exclude: Sequence[str] = ()) -> lis
     return cases
 
 
+def check_eval_sets(cfg: Config) -> None:
+    """Validate the curated eval sets that exist, before any artifact is built.
+
+    A missing or empty file is fine (the dataset stage bootstraps it); a present one must
+    load with :func:`load_eval_set`. The harness calls this in ``pytest_configure`` so a
+    broken file is one usage error, not one error per gate.
+
+    Raises:
+        DatasetError: ``evaluation.eval_data_dir`` is a file, the sets were bootstrapped for
+            another person, or a line is malformed (``file:line: reason; fix``).
+    """
+    from pipeline import eval_sets
+
+    eval_sets.check_folder(cfg)
+    folder = cfg.path(cfg.evaluation.eval_data_dir)
+    for name in EVAL_SETS:
+        path = folder / f"{name}.jsonl"
+        if path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip():
+            load_eval_set(path, name, (cfg.person_full_name, cfg.person_name))
+
+
 def load_validation_cases(path: Path, exclude: Sequence[str] = ()) -> list[EvalCase]:
     """Cases from the dataset's ``validation.jsonl`` (columns id, category, behavior, messages).
 

@@ -104,6 +104,10 @@ def _summary_md(payload: dict[str, Any]) -> str:
     lines = [f"# Evaluation report: {payload['overall']}", "",
              f"- created: {payload['created']}", f"- profile: `{payload['profile']}`, sample: `{payload['sample']}` "
              f"({payload['n_cases']} cases)", f"- latency: {payload['latency_method']}"]
+    batches = sorted({str(g.get("batch_size")) for g in (payload.get("generation") or {}).values()})
+    if batches:
+        lines.append(f"- `quality_pass_*` rows: speed of the quality pass (batch size {', '.join(batches)}; a case's "
+                     "latency is its batch's wall time), not gated; the latency gate is `p95_latency_ms`")
     if payload.get("compare_to"):
         lines.append(f"- compared to: `{payload['compare_to']['path']}` (Δ = this run − that run)")
     lines.append("")
@@ -124,10 +128,6 @@ def _summary_md(payload: dict[str, Any]) -> str:
             delta = deltas_.get(variant, {}).get(metric)
             lines.append(f"| {metric} | {_fmt(value)} | {limit_s} | {check} |"
                          + (f" {_fmt(delta) if delta is not None else ''} |" if deltas_ else ""))
-        if any(key in row for key in _QUALITY_PASS_KEYS.values()):
-            batch = (payload.get("generation") or {}).get(variant, {}).get("batch_size")
-            lines += ["", f"`quality_pass_*`: speed of the quality pass (batch size {batch}; a case's latency is "
-                      "its batch's wall time), not gated. The latency gate is `p95_latency_ms`."]
         cats = payload["per_category"].get(variant, {})
         if cats:
             lines += ["", "| category | cases | pass rate |", "|---|---|---|"]
@@ -145,7 +145,8 @@ def _summary_md(payload: dict[str, Any]) -> str:
     skipped = [g for g in payload["gates"] if g["outcome"] == "skipped"]
     if skipped:
         lines += ["", "## Skipped gates", ""] + [f"- `{g['id']}`: {g.get('message', '')}" for g in skipped]
-    lines += ["", f"Failing cases: {payload['failing_cases']} (see failures.jsonl)", ""]
+    lines += ["", f"Cases under a per-case triage threshold (case_token_f1_min, case_keyword_coverage_min, "
+              f"wrong behavior, too long): {payload['failing_cases']}, listed in failures.jsonl", ""]
     return "\n".join(lines)
 
 
@@ -288,9 +289,12 @@ def write_report(report_root: Path, *, cfg, sample: str | None, results: Mapping
 
 def results_from_dir(folder: Path) -> dict[str, VariantResult]:
     """Every ``*.result.json`` written by the workers into the run's shared folder."""
+    from pipeline.config import VARIANTS
+
     out = {}
     for file in sorted(Path(folder).glob("*.result.json")):
         res = VariantResult.from_json(file.read_text(encoding="utf-8"))
         out[res.variant] = res
-    return out
+    order = {v: i for i, v in enumerate(VARIANTS)}  # the gate tests' order: model, int8, uint8, q4
+    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 

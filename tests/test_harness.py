@@ -164,11 +164,31 @@ def _pytest(args: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
     (["-m", "smoke", "--rc-rebuild", "training"], "--rc-rebuild: unknown stage"),
     (["-m", "smoke", "--rc-compare-to", "."], "--rc-compare-to .: not a report folder"),
     (["-m", "smoke", "--rc-config", "missing.yaml"], "config file not found"),
+    (["-m", "full and latency", "-n", "2"], "selects only latency gates, which cannot be measured under -n 2"),
 ])
 def test_conflicting_options_are_usage_errors(args, message):
     proc = _pytest(["evals", "--collect-only", "-q", *args], timeout=120)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert message in proc.stderr
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"id": "g1", "category": "x"', "golden.jsonl:2: not valid JSON"),
+    ('{"id": "g1", "category": "x", "reference_answer": "r", "expected_behavior": "answer", "tags": []}',
+     "golden.jsonl:2: field question: Field required"),
+])
+def test_broken_eval_set_is_one_usage_error_before_any_build(write_config, tmp_path, line, message):
+    """A malformed eval file stops the run up front with file:line, not one error per gate."""
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    good = ('{"id": "g0", "category": "education", "question": "Where did Maya study?", "reference_answer": '
+            '"KTH.", "expected_behavior": "answer", "tags": []}')
+    (folder / "golden.jsonl").write_text(good + "\n" + line + "\n", encoding="utf-8")
+    config = write_config()  # its evaluation.eval_data_dir is tmp_path / "eval"
+    proc = _pytest(["evals", "-m", "smoke", "-q", "--rc-config", str(config)], timeout=120)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert message in proc.stderr and proc.stderr.count("golden.jsonl:2") == 1
+    assert not (tmp_path / "artifacts").exists()  # nothing was built
 
 
 def test_help_shows_options_with_defaults():

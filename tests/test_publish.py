@@ -267,6 +267,15 @@ def tiny_exported(tiny_model_dir, tmp_path_factory) -> Path:
     return export(cfg, Artifact("merged", "t" * 64, tiny_model_dir)).path
 
 
+@pytest.mark.parametrize("question", ["", "   "])
+def test_chat_empty_question_is_bad_input(question, capsys):
+    from pipeline.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["chat", question])
+    assert exc.value.code == 2 and "chat: the question is empty" in capsys.readouterr().err
+
+
 def test_chat_one_question_prints_latency(tiny_exported, write_config, capsys):
     cfg = write_config({"inference": {"max_new_tokens": 6}})
     assert main(["chat", "--config", str(cfg), "--variant", "model.onnx", "--model-dir", str(tiny_exported),
