@@ -193,6 +193,11 @@ def _satisfiable(expr, others: list[str], fixed: dict[str, bool]) -> bool:
     return False
 
 
+def _other_marks(markexpr: str, fixed: set[str]) -> list[str]:
+    """The mark names in ``markexpr`` other than ``fixed`` (at most 10, for truth tables)."""
+    return sorted(set(re.findall(r"[A-Za-z_][\w.-]*", markexpr)) - {"and", "or", "not", *fixed})[:10]
+
+
 def _selected_sizes(markexpr: str) -> set[str]:
     """Which of smoke/full the ``-m`` expression selects (gate items carry both marks).
 
@@ -204,7 +209,7 @@ def _selected_sizes(markexpr: str) -> set[str]:
     from _pytest.mark.expression import Expression
 
     expr = Expression.compile(markexpr)
-    others = sorted(set(re.findall(r"[A-Za-z_][\w.-]*", markexpr)) - {"and", "or", "not", "smoke", "full"})[:10]
+    others = _other_marks(markexpr, {"smoke", "full"})
     def sat(smoke: bool, full: bool) -> bool:
         return _satisfiable(expr, others, {"smoke": smoke, "full": full})
 
@@ -223,7 +228,7 @@ def _only_latency(markexpr: str) -> bool:
     from _pytest.mark.expression import Expression
 
     expr = Expression.compile(markexpr)
-    others = sorted(set(re.findall(r"[A-Za-z_][\w.-]*", markexpr)) - {"and", "or", "not", "latency"})[:10]
+    others = _other_marks(markexpr, {"latency"})
     return not _satisfiable(expr, others, {"latency": False})
 
 
