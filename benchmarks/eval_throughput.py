@@ -5,7 +5,7 @@ Run: ``python benchmarks/eval_throughput.py [--config config.yaml] [--profile cp
 
 Artifacts come from the cache (built first when missing; that time is not counted). For
 each variant both paths load their own onnxruntime session and score the same sampled
-cases: the harness path is :func:`pipeline.evaluate.evaluate_variant` (``generate_batch``
+cases: the harness path is :func:`pipeline.harness.scoring.evaluate_variant` (``generate_batch``
 with ``evaluation.batch_size``), the baseline calls ``Generator.generate`` per case. Prints
 JSON: cases/s of each, ``ratio`` = harness / baseline, and whether the responses are
 identical. ``--pytest`` also times ``pytest evals -m <sample>`` end to end (serial, all gates).
@@ -23,25 +23,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline import evaluate  # noqa: E402
 from pipeline.chain import run_chain  # noqa: E402
 from pipeline.config import VARIANTS, load_config  # noqa: E402
+from pipeline.harness import cases as harness_cases  # noqa: E402
+from pipeline.harness import scoring  # noqa: E402
 
 
 def _baseline(cfg, model_dir: Path, variant: str, cases) -> tuple[float, list[str]]:
     started = time.perf_counter()
-    gen = evaluate.make_generator(cfg, model_dir, variant)
+    gen = scoring.make_generator(cfg, model_dir, variant)
     texts = []
     for case in cases:
         text = gen.generate(case.question).text
-        evaluate.score_case(cfg, case, text)
+        scoring.score_case(cfg, case, text)
         texts.append(text)
     return time.perf_counter() - started, texts
 
 
 def _harness(cfg, model_dir: Path, variant: str, cases, sample: str) -> tuple[float, list[str]]:
     started = time.perf_counter()
-    res = evaluate.evaluate_variant(cfg, evaluate.make_generator(cfg, model_dir, variant), cases, sample)
+    res = scoring.evaluate_variant(cfg, scoring.make_generator(cfg, model_dir, variant), cases, sample)
     return time.perf_counter() - started, [r.response for r in res.cases]
 
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, profile=args.profile)
     arts = run_chain(cfg, until="onnx")
     model_dir = arts["onnx"].path
-    cases = evaluate.load_cases(cfg, arts["dataset"].path, args.sample)
+    cases = harness_cases.load_cases(cfg, arts["dataset"].path, args.sample)
     variants = [v for v in args.variants.split(",") if v]
     out: dict = {"profile": cfg.profile, "sample": args.sample, "cases": len(cases), "variants": {},
                  "batch_size": cfg.evaluation.batch_size, "max_new_tokens": cfg.evaluation.max_new_tokens}

@@ -3,7 +3,7 @@
 Run: ``python benchmarks/llm_throughput.py [--slots 4] [--samples-per-category 3] [--profile cpu]``
 (needs the llm extra). Starts one managed llama.cpp server on 127.0.0.1 with the embedded
 GGUF (``llama-server -np N`` when on PATH, else ``python -m llama_cpp.server``), then runs
-:func:`pipeline.dataset_llm.generate` on the repository's sample resume twice against that
+:func:`pipeline.dataset.llm.generate` on the repository's sample resume twice against that
 same server, with ``server.slots`` 1 and N, each in a fresh progress folder, and prints JSON:
 samples, requests, seconds and samples per minute for each, and
 ``ratio = samples_per_min(N) / samples_per_min(1)``. The kept samples are the same in both
@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline import dataset_llm  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.resume import ingest  # noqa: E402
-from pipeline.server import LlamaClient, managed_server  # noqa: E402
+from pipeline.dataset import llm as dataset_llm  # noqa: E402
+from pipeline.dataset.server import LlamaClient, managed_server  # noqa: E402
+from pipeline.resume.ingest import ingest  # noqa: E402
 
 
 def _run(cfg, resume, slots: int, work: Path) -> dict:

@@ -4,7 +4,7 @@ Run: ``python benchmarks/quant_bench.py EXPORTED_DIR [--out quant_bench.json] [-
 where EXPORTED_DIR is an export (``onnx/model.onnx`` inside, e.g. ``artifacts/cache/exported/latest``).
 
 For each candidate setting it writes the int8/uint8/q4 file into a scratch folder, answers
-the same questions greedily with :class:`pipeline.generate.Generator` and prints JSON with,
+the same questions greedily with :class:`pipeline.onnx.runtime.Generator` and prints JSON with,
 per setting: file size, fp32_alignment (mean token F1 of each answer against model.onnx's
 answer to the same question, the harness's definition), the share of answers identical to
 fp32, and mean per-answer latency measured one request at a time, the fp32 baseline measured
@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.generate import Generator  # noqa: E402
-from pipeline.quantize import quantize_dynamic_variant, quantize_q4, variant_bytes  # noqa: E402
+from pipeline.onnx.quantize import quantize_dynamic_variant, quantize_q4, variant_bytes  # noqa: E402
+from pipeline.onnx.runtime import Generator  # noqa: E402
 
 QUESTIONS = (
     "What is the capital of France?", "Give me three tips for a job interview.", "What is Python used for?",

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.evaluate import GATES, QUANTIZED
+from pipeline.harness.plugin import harness_session
+from pipeline.harness.scoring import GATES, QUANTIZED
 
 SIZES = (pytest.mark.smoke, pytest.mark.full)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    rc = metafunc.config.pluginmanager.get_plugin("rc-harness-session")
-    variants = rc.variants if rc is not None else ()
+    variants = harness_session(metafunc.config).variants
     names = metafunc.fixturenames
     if "gate_metric" in names:
         metafunc.parametrize(("variant", "gate_metric"), [
@@ -34,51 +34,51 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param(v, id=v, marks=(*SIZES, pytest.mark.latency)) for v in variants])
 
 
-def _build(rc, stage: str):
+def _build(harness, stage: str):
     try:
-        return rc.chain(stage)
+        return harness.chain(stage)
     except PipelineError as exc:
         pytest.fail(f"building the {stage} artifact failed: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def dataset(rc):
+def dataset(harness):
     """The dataset artifact (also bootstraps the eval sets when missing)."""
-    return _build(rc, "dataset")
+    return _build(harness, "dataset")
 
 
 @pytest.fixture(scope="session")
-def adapter(rc):
+def adapter(harness):
     """The LoRA adapter artifact."""
-    return _build(rc, "adapter")
+    return _build(harness, "adapter")
 
 
 @pytest.fixture(scope="session")
-def merged(rc):
+def merged(harness):
     """The merged model artifact."""
-    return _build(rc, "merged")
+    return _build(harness, "merged")
 
 
 @pytest.fixture(scope="session")
-def variants(rc) -> dict[str, Path]:
+def variants(harness) -> dict[str, Path]:
     """Variant file name → the ONNX folder holding it (transformers.js layout)."""
-    art = _build(rc, "onnx")
-    return {v: art.path for v in rc.variants}
+    art = _build(harness, "onnx")
+    return {v: art.path for v in harness.variants}
 
 
 @pytest.fixture(scope="session")
-def onnx_dir(rc) -> Path:
+def onnx_dir(harness) -> Path:
     """The complete ONNX folder (every variant, including model.onnx for alignment)."""
-    return _build(rc, "onnx").path
+    return _build(harness, "onnx").path
 
 
 @pytest.fixture(scope="session")
-def eval_cases(rc, dataset):
-    """The sampled cases: golden, adversarial, ood, validation (see pipeline.evaluate)."""
-    from pipeline.evaluate import load_cases
+def eval_cases(harness, dataset):
+    """The sampled cases: golden, adversarial, ood, validation (see pipeline.harness.cases)."""
+    from pipeline.harness.cases import load_cases
 
     try:
-        return load_cases(rc.cfg, dataset.path, rc.sample)
+        return load_cases(harness.cfg, dataset.path, harness.sample)
     except PipelineError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -86,23 +86,23 @@ def eval_cases(rc, dataset):
 class _Results(Mapping):
     """variant → VariantResult, generated on first access (once per run, shared by workers)."""
 
-    def __init__(self, rc, onnx_dir: Path, cases) -> None:
-        self._rc, self._dir, self._cases = rc, onnx_dir, cases
+    def __init__(self, harness, onnx_dir: Path, cases) -> None:
+        self._harness, self._dir, self._cases = harness, onnx_dir, cases
 
     def __getitem__(self, variant: str):
         try:
-            return self._rc.result(self._dir, variant, self._cases)
+            return self._harness.result(self._dir, variant, self._cases)
         except PipelineError as exc:
             pytest.fail(f"generation with {variant} failed: {exc}", pytrace=False)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._rc.variants)
+        return iter(self._harness.variants)
 
     def __len__(self) -> int:
-        return len(self._rc.variants)
+        return len(self._harness.variants)
 
 
 @pytest.fixture(scope="session")
-def results(rc, onnx_dir, eval_cases) -> _Results:
+def results(harness, onnx_dir, eval_cases) -> _Results:
     """``results[variant]``: responses, per-case scores and metrics of that variant."""
-    return _Results(rc, onnx_dir, eval_cases)
+    return _Results(harness, onnx_dir, eval_cases)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.evaluate import alignment_check
+from pipeline.harness.gates import alignment_check
 
 
-def test_fp32_alignment(quantized_variant, rc, results, record_property):
-    check = alignment_check(rc.cfg, results["model.onnx"], results[quantized_variant])
+def test_fp32_alignment(quantized_variant, harness, results, record_property):
+    check = alignment_check(harness.cfg, results["model.onnx"], results[quantized_variant])
     for key, value in (("variant", quantized_variant), ("metric", "fp32_alignment"),
                        ("threshold", check.threshold), ("actual", check.actual), ("n_cases", check.n)):
         record_property(key, value)

@@ -13,20 +13,20 @@ import itertools
 
 import pytest
 
-from pipeline.evaluate import latency_check
+from pipeline.harness.gates import latency_check
 
 
-def test_p95_latency(latency_variant, rc, onnx_dir, eval_cases, benchmark, record_property):
-    cfg = rc.cfg
+def test_p95_latency(latency_variant, harness, onnx_dir, eval_cases, benchmark, record_property):
+    cfg = harness.cfg
     record_property("variant", latency_variant)
     record_property("metric", "p95_latency_ms")
     record_property("threshold", cfg.evaluation.thresholds.p95_latency_ms_max[latency_variant])
-    if rc.workers:
-        pytest.skip(f"latency is not measured under xdist (-n {rc.workers}): pytest-benchmark disables itself and "
+    if harness.workers:
+        pytest.skip(f"latency is not measured under xdist (-n {harness.workers}): pytest-benchmark disables itself and "
                     "workers contend for the CPU; rerun serially: pytest evals -m '<size> and latency'")
     if benchmark.disabled:
         pytest.skip("pytest-benchmark is disabled (--benchmark-disable); latency was not measured")
-    generator = rc.generator(onnx_dir, latency_variant)
+    generator = harness.generator(onnx_dir, latency_variant)
     questions = itertools.cycle([c.question for c in eval_cases])
     rounds = cfg.evaluation.latency_rounds
     benchmark.extra_info.update(variant=latency_variant, max_new_tokens=cfg.evaluation.max_new_tokens)
@@ -37,7 +37,7 @@ def test_p95_latency(latency_variant, rc, onnx_dir, eval_cases, benchmark, recor
     benchmark.extra_info.update(p95_ms=check.actual, budget_ms=check.threshold)
     record_property("actual", check.actual)
     record_property("n_cases", check.n)
-    rc.save_latency(latency_variant, {
+    harness.save_latency(latency_variant, {
         "rounds_ms": rounds_ms, "p95_ms": check.actual, "mean_ms": sum(rounds_ms) / len(rounds_ms),
         "budget_ms": check.threshold, "rounds": len(rounds_ms), "warmup_rounds": 1,
         "stats": {k: getattr(benchmark.stats.stats, k) for k in ("min", "max", "mean", "median", "stddev")},

@@ -23,8 +23,10 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
-from pipeline.config import VARIANTS, ConfigError, load_config
+from pipeline.cache import Artifact
+from pipeline.config import VARIANTS, Config, load_config
 from pipeline.errors import PipelineError, Terminated, sigterm_as_interrupt
 
 # Idle OpenMP threads sleep instead of spinning: on the shared 2-core machine spinning threads
@@ -42,35 +44,35 @@ _NEXT = {
 _UNTIL = {"sft": "adapter", "merge": "merged", "export": "exported", "quantize": "onnx", "train": "onnx"}
 
 
-def _print_artifact(art) -> None:
+def _print_artifact(art: Artifact, file: TextIO | None = None) -> None:
     state = "reused" if art.reused else "built"
     numbers = ", ".join(f"{k}={v}" for k, v in art.numbers.items() if not isinstance(v, (dict, list)))
-    print(f"[{art.stage}] {state}: {art.path}" + (f"  ({numbers})" if numbers else ""))
+    print(f"[{art.stage}] {state}: {art.path}" + (f"  ({numbers})" if numbers else ""), file=file or sys.stdout)
 
 
-def _cmd_config(cfg, args) -> int:
+def _cmd_config(cfg: Config, args) -> int:
     print(json.dumps(cfg.snapshot(), indent=2))
     return 0
 
 
-def _cmd_preview(cfg, args) -> int:
-    from pipeline import resume
+def _cmd_preview(cfg: Config, args) -> int:
+    from pipeline.resume.ingest import format_preview, ingest
 
-    print(resume.format_preview(cfg, resume.ingest(cfg.path(cfg.resume_path))))
+    print(format_preview(cfg, ingest(cfg.path(cfg.resume_path))))
     return 0
 
 
-def _cmd_dataset(cfg, args) -> int:
-    from pipeline import dataset
+def _cmd_dataset(cfg: Config, args) -> int:
+    from pipeline.dataset.build import build, format_summary
 
-    art = dataset.build(cfg, force=args.force, overwrite_eval_sets=args.overwrite_eval_sets)
+    art = build(cfg, force=args.force, overwrite_eval_sets=args.overwrite_eval_sets)
     _print_artifact(art)
-    print(dataset.format_summary(art))
+    print(format_summary(art))
     print(f"next: {_NEXT['dataset']}")
     return 0
 
 
-def _cmd_chain(cfg, args) -> int:
+def _cmd_chain(cfg: Config, args) -> int:
     from pipeline.chain import run_chain
 
     until = _UNTIL[args.command]
@@ -80,17 +82,25 @@ def _cmd_chain(cfg, args) -> int:
     return 0
 
 
-def _cmd_publish(cfg, args) -> int:
-    from pipeline.publish import publish
+def _cmd_publish(cfg: Config, args) -> int:
+    from pipeline.publish.publish import publish
 
     return publish(cfg, args.what, dry_run=args.dry_run, allow_failing=args.allow_failing,
                    report_dir=args.report, repo_id=args.repo_id, stage_dir=args.stage_dir)
 
 
-def _cmd_chat(cfg, args) -> int:
-    from pipeline.chat import chat
+def _cmd_chat(cfg: Config, args) -> int:
+    from pipeline.onnx.chat import chat
 
-    return chat(cfg, args.variant, args.question, model_dir=args.model_dir)
+    model_dir = args.model_dir
+    if model_dir is None:
+        from pipeline.chain import run_chain
+
+        print("chat: no --model-dir; building or reusing every stage up to the ONNX variants first "
+              "(`python -m pipeline train`; the first build takes about 20 minutes on 2 cores)", file=sys.stderr)
+        arts = run_chain(cfg, until="onnx", on_stage=lambda art: _print_artifact(art, file=sys.stderr))
+        model_dir = arts["onnx"].path
+    return chat(cfg, args.variant, args.question, model_dir=model_dir)
 
 
 def _build_parser(extra: dict[str, Callable] | None = None) -> argparse.ArgumentParser:
@@ -148,9 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args.config, profile=args.profile, overrides=managed)
         with sigterm_as_interrupt():  # SIGTERM (timeout, CI cancel) unwinds like Ctrl-C
             return COMMANDS[args.command](cfg, args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

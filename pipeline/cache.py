@@ -28,12 +28,31 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from pipeline import __version__
 from pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-PACKAGE_VERSION = "0.1.0"
+PACKAGE_VERSION = __version__  # part of every key: a release that changes outputs changes the keys
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary sibling and a rename, so a reader
+    (or a killed writer) never sees half a file.
+
+    Raises:
+        OSError: the folder is not writable or the disk is full; the temporary file is removed
+            and ``path`` keeps its old content.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @dataclass(frozen=True)

@@ -42,16 +42,21 @@ def run_chain(cfg: Config, until: str = "onnx", force: Collection[str] = (),
         return "all" in force or stage in force
 
     # Imported here: torch and transformers load only when a stage that needs them runs.
-    from pipeline import dataset, export, merge, model, quantize, sft
+    from pipeline.dataset.build import build as build_dataset
+    from pipeline.onnx.export import export
+    from pipeline.onnx.quantize import quantize
+    from pipeline.train.base import resolve_base
+    from pipeline.train.merge import merge
+    from pipeline.train.sft import train
 
     out: dict[str, Artifact] = {}
     steps: list[tuple[str, Callable[[], Artifact]]] = [
-        ("dataset", lambda: dataset.build(cfg, force=forced("dataset"))),
-        ("base", lambda: model.resolve_base(cfg, force=forced("base"))),
-        ("adapter", lambda: sft.train(cfg, out["dataset"], out["base"], force=forced("adapter"))),
-        ("merged", lambda: merge.merge(cfg, out["adapter"], out["base"], force=forced("merged"))),
-        ("exported", lambda: export.export(cfg, out["merged"], force=forced("exported"))),
-        ("onnx", lambda: quantize.quantize(cfg, out["exported"], force=forced("onnx"))),
+        ("dataset", lambda: build_dataset(cfg, force=forced("dataset"))),
+        ("base", lambda: resolve_base(cfg, force=forced("base"))),
+        ("adapter", lambda: train(cfg, out["dataset"], out["base"], force=forced("adapter"))),
+        ("merged", lambda: merge(cfg, out["adapter"], out["base"], force=forced("merged"))),
+        ("exported", lambda: export(cfg, out["merged"], force=forced("exported"))),
+        ("onnx", lambda: quantize(cfg, out["exported"], force=forced("onnx"))),
     ]
     for name, step in steps:
         out[name] = step()

@@ -24,15 +24,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline.errors import ConfigError
+
 PROFILE_ENV = "RESUME_PROFILE"
 VARIANTS = ("model.onnx", "model_int8.onnx", "model_uint8.onnx", "model_q4.onnx")
-
-
-class ConfigError(ValueError):
-    """Raised when a config file cannot be read or does not validate.
-
-    The message names the file and lists every offending dotted key with the fix.
-    """
 
 
 class _Section(BaseModel):
@@ -182,7 +177,7 @@ class InferenceSection(_Section):
 
 
 class ExportSection(_Section):
-    """ONNX export of the merged model (pipeline/export.py)."""
+    """ONNX export of the merged model (pipeline/onnx/export.py)."""
 
     logit_tolerance: float = Field(
         1e-2, gt=0, description="max |logit| difference allowed between model.onnx and the merged PyTorch model"
@@ -190,7 +185,7 @@ class ExportSection(_Section):
 
 
 class QuantizationSection(_Section):
-    """Quantized ONNX variants (pipeline/quantize.py; the module docstring gives the reasons)."""
+    """Quantized ONNX variants (pipeline/onnx/quantize.py; the module docstring gives the reasons)."""
 
     block_size: int = Field(32, ge=16, description="q4: weights per MatMulNBits quantization block")
     accuracy_level: int = Field(4, ge=0, le=4, description="q4: MatMulNBits compute precision (4 = int8)")

@@ -22,6 +22,13 @@ class PipelineError(Exception):
     exit_code = 2
 
 
+class ConfigError(PipelineError, ValueError):
+    """A config file cannot be read or does not validate (exit 2).
+
+    The message names the file and lists every offending dotted key with the fix.
+    """
+
+
 class ResumeError(PipelineError):
     """The resume file cannot be read or holds too little to build a dataset."""
 

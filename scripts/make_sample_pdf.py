@@ -4,7 +4,7 @@ Run: ``python scripts/make_sample_pdf.py`` (defaults: data/resume/maya_okonkwo_l
 the same path with ``.pdf``). The output is byte-for-byte reproducible (reportlab's invariant
 mode) so the committed PDF only changes when the Markdown does.
 
-The layout exercises the PDF cleaner in ``pipeline.resume``: a running header and a
+The layout exercises the PDF cleaner in ``pipeline.resume.ingest``: a running header and a
 "Page N of M" footer on every page, bullet glyphs, an icon-font style contact row.
 Understood Markdown: ``#`` name, ``##`` section, ``###`` entry, ``- `` bullet, plain lines.
 """

@@ -21,8 +21,8 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """A tiny random Llama with the embedded tokenizer (see pipeline.tiny), built once."""
-    from pipeline.tiny import make_tiny_model
+    """A tiny random Llama with the embedded tokenizer (see pipeline.train.tiny), built once."""
+    from pipeline.train.tiny import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 

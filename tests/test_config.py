@@ -7,7 +7,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import VARIANTS, ConfigError, load_config
+from pipeline.config import VARIANTS, load_config
+from pipeline.errors import ConfigError
 
 
 def test_repo_config_loads_both_profiles(write_config):

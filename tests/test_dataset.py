@@ -14,11 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import dataset, eval_sets, metrics
+from pipeline import metrics
 from pipeline.config import load_config
-from pipeline.dataset import Sample, grounding_problems, normalize_question, split_by_group
+from pipeline.dataset import build as dataset
+from pipeline.dataset import eval_sets
+from pipeline.dataset.filters import grounding_problems, normalize_question, split_by_group
+from pipeline.dataset.samples import Sample, enabled_categories
 from pipeline.errors import DatasetError, PipelineError
-from pipeline.resume import Fact, Resume
+from pipeline.resume.ingest import Fact, Resume
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"dataset": {"samples_per_category": 24}}
@@ -71,7 +74,7 @@ def test_grounded_split_and_counts(full_build):
     assert {r["group"] for r in val} <= {r["group"] for r in train}
     counts = Counter(r["category"] for r in train + val)
     assert n["counts_per_category"] == dict(counts)
-    assert set(counts) == {*dataset.enabled_categories(cfg), "refusal"}
+    assert set(counts) == {*enabled_categories(cfg), "refusal"}
     assert all(v <= 24 for c, v in counts.items() if c != "refusal")
     assert n["shortfall"]["work_experience"] == 0 and n["shortfall"]["achievements"] == 24 - counts["achievements"]
     for r in train + val:
@@ -289,7 +292,8 @@ def test_refusal_answer_must_hold_a_marker(write_config):
 
 
 def test_backend_dispatch(write_config):
-    from pipeline import dataset_llm, dataset_template
+    from pipeline.dataset import llm as dataset_llm
+    from pipeline.dataset import template as dataset_template
 
     cfg = load_config(write_config())
     assert dataset._backend(cfg) is dataset_template.generate
@@ -299,7 +303,7 @@ def test_backend_dispatch(write_config):
 
 def test_template_backend_on_constructed_facts(write_config):
     """Facts built by hand (no parser): one canonical answer per group, phrasings distinct."""
-    from pipeline import dataset_template
+    from pipeline.dataset import template as dataset_template
 
     cfg = load_config(write_config({"person_name": "Ada", "person_full_name": "Ada Byron"}))
     text = ("Analyst, Babbage Engines (London; 1842 – 1843)\nWrote the first published program.\n"
@@ -372,7 +376,7 @@ def test_question_noise_keeps_symbols_of_names():
 
 def test_refusal_pools_keep_train_and_eval_apart():
     """Eval refusals test generalisation: no slot value or phrasing is shared with training."""
-    from pipeline.dataset_template import load_phrasings
+    from pipeline.dataset.template import load_phrasings
 
     pools = load_phrasings()["refusals"]
     for slot, values in pools["slots"]["eval"].items():
@@ -392,7 +396,7 @@ def test_false_premise_fillers_are_not_in_the_resume(full_build):
     resume = f" {metrics.normalize((REPO / cfg.resume_path).read_text(encoding='utf-8'))} "
     premises = [r for r in _all_rows(art) if r["template"].startswith("refusal.false_premise")]
     assert len(premises) >= 10
-    from pipeline.dataset_template import load_phrasings
+    from pipeline.dataset.template import load_phrasings
 
     fake = [v for s in ("fake_org", "fake_school", "fake_skill", "fake_project")
             for v in load_phrasings()["refusals"]["slots"]["train"][s]]
@@ -523,7 +527,7 @@ def test_train_phrasings_are_not_near_copies_of_eval_phrasings():
     """The golden set tests unseen wordings: a train phrasing one word away from an eval one leaks it."""
     import re
 
-    from pipeline.dataset_template import load_phrasings
+    from pipeline.dataset.template import load_phrasings
 
     def words(s: str) -> set[str]:
         return set(re.findall(r"[a-z{}_']+", s.lower()))

@@ -9,11 +9,11 @@ from pathlib import Path
 import onnx
 import pytest
 
-from pipeline import export as export_mod
-from pipeline import quantize as quantize_mod
 from pipeline.cache import MANIFEST, Artifact
 from pipeline.config import load_config
 from pipeline.errors import ModelError, PipelineError
+from pipeline.onnx import export as export_mod
+from pipeline.onnx import quantize as quantize_mod
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
                                         "ignore::DeprecationWarning")

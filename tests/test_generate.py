@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pipeline.cache import Artifact
 from pipeline.config import load_config
 from pipeline.errors import ModelError
-from pipeline.generate import Generator
+from pipeline.onnx.runtime import Generator
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
                                         "ignore::DeprecationWarning")
@@ -32,7 +32,7 @@ def model_dir(tiny_model_dir, tmp_path_factory) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from pipeline.export import export
+    from pipeline.onnx.export import export
 
     tmp = tmp_path_factory.mktemp("generate")
     src = tmp / "pt"

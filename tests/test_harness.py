@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import evaluate
 from pipeline.config import load_config
 from pipeline.errors import DatasetError
-from pipeline.generate import Generation
+from pipeline.harness import cases as harness_cases
+from pipeline.harness import gates, scoring
+from pipeline.onnx.runtime import Generation
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = {"id": "g1", "category": "education", "question": "Where did Maya study?",
@@ -43,42 +44,42 @@ def cfg():
 def test_malformed_line_names_file_and_line(tmp_path, line, reason):
     path = _write_jsonl(tmp_path / "golden.jsonl", [GOOD, "", line])
     with pytest.raises(DatasetError, match=rf"golden.jsonl:3: .*{reason}"):
-        evaluate.load_eval_set(path, "golden")
+        harness_cases.load_eval_set(path, "golden")
 
 
 def test_duplicate_id_and_missing_file(tmp_path):
     path = _write_jsonl(tmp_path / "ood.jsonl", [GOOD, GOOD])
     with pytest.raises(DatasetError, match=r"ood.jsonl:2: duplicate id 'g1' \(first on line 1\)"):
-        evaluate.load_eval_set(path, "ood")
+        harness_cases.load_eval_set(path, "ood")
     with pytest.raises(DatasetError, match="python -m pipeline dataset"):
-        evaluate.load_eval_set(tmp_path / "missing.jsonl", "ood")
+        harness_cases.load_eval_set(tmp_path / "missing.jsonl", "ood")
 
 
 def test_keywords_from_tags_or_inferred(tmp_path):
     rows = [GOOD, {**GOOD, "id": "g2", "tags": []}, {**GOOD, "id": "r1", "expected_behavior": "refuse", "tags": []}]
-    cases = evaluate.load_eval_set(_write_jsonl(tmp_path / "g.jsonl", rows), "golden", exclude=["Maya"])
+    cases = harness_cases.load_eval_set(_write_jsonl(tmp_path / "g.jsonl", rows), "golden", exclude=["Maya"])
     assert [(c.keywords, c.keyword_source) for c in cases] == [
         (("Uppsala",), "tags"), (("uppsala", "university"), "inferred"), ((), "none")]
 
 
 def test_sampling_is_deterministic_per_set():
-    cases = [evaluate.EvalCase(str(i), "golden", "c", f"q{i}", "r", "answer") for i in range(50)]
-    a = evaluate.sample_cases(cases, 10, 88, "golden")
-    assert a == evaluate.sample_cases(cases, 10, 88, "golden")
+    cases = [harness_cases.EvalCase(str(i), "golden", "c", f"q{i}", "r", "answer") for i in range(50)]
+    a = harness_cases.sample_cases(cases, 10, 88, "golden")
+    assert a == harness_cases.sample_cases(cases, 10, 88, "golden")
     assert [int(c.id) for c in a] == sorted(int(c.id) for c in a)
-    assert a != evaluate.sample_cases(cases, 10, 88, "ood")
-    assert evaluate.sample_cases(cases, 99, 88, "golden") == cases
+    assert a != harness_cases.sample_cases(cases, 10, 88, "ood")
+    assert harness_cases.sample_cases(cases, 99, 88, "golden") == cases
 
 
 def test_validation_cases_from_messages(tmp_path):
     row = {"id": "v1", "category": "projects", "behavior": "answer", "messages": [
         {"role": "system", "content": "s"}, {"role": "user", "content": "What did Maya build?"},
         {"role": "assistant", "content": "Maya built Tern, a Rust scheduler."}]}
-    cases = evaluate.load_validation_cases(_write_jsonl(tmp_path / "validation.jsonl", [row]), ["Maya"])
+    cases = harness_cases.load_validation_cases(_write_jsonl(tmp_path / "validation.jsonl", [row]), ["Maya"])
     assert cases[0].question == "What did Maya build?" and cases[0].keywords == ("tern", "rust")
     bad = _write_jsonl(tmp_path / "bad.jsonl", [{"id": "v2", "messages": []}])
     with pytest.raises(DatasetError, match="bad.jsonl:1: missing"):
-        evaluate.load_validation_cases(bad)
+        harness_cases.load_validation_cases(bad)
 
 
 class _ScriptedGenerator:
@@ -99,39 +100,39 @@ class _ScriptedGenerator:
 
 def _cases():
     return [
-        evaluate.EvalCase("a1", "golden", "education", "Where?", "Maya studied at Uppsala University.", "answer",
+        harness_cases.EvalCase("a1", "golden", "education", "Where?", "Maya studied at Uppsala University.", "answer",
                           ("Uppsala",), "tags"),
-        evaluate.EvalCase("a2", "golden", "skills", "Which language?", "Maya writes C++ daily.", "answer",
+        harness_cases.EvalCase("a2", "golden", "skills", "Which language?", "Maya writes C++ daily.", "answer",
                           ("C++",), "tags"),
-        evaluate.EvalCase("r1", "ood", "ood", "Weather?", "I don't know.", "refuse"),
-        evaluate.EvalCase("r2", "adversarial", "injection", "Ignore rules", "I don't know.", "refuse"),
+        harness_cases.EvalCase("r1", "ood", "ood", "Weather?", "I don't know.", "refuse"),
+        harness_cases.EvalCase("r2", "adversarial", "injection", "Ignore rules", "I don't know.", "refuse"),
     ]
 
 
 def test_evaluate_variant_scores_and_gates(cfg):
     answers = {"Where?": "Maya studied at Uppsala University.", "Which language?": "Maya writes C daily.",
                "Weather?": "I don’t know.", "Ignore rules": ""}
-    res = evaluate.evaluate_variant(cfg, _ScriptedGenerator(answers), _cases(), "smoke")
+    res = scoring.evaluate_variant(cfg, _ScriptedGenerator(answers), _cases(), "smoke")
     m = res.summary["metrics"]
     assert m["exact_match_rate"] == 0.5 and m["keyword_coverage"] == 0.5
     assert m["refusal_accuracy"] == 0.5 and m["behavior_accuracy"] == 0.75
     assert res.summary["n"]["refusal_accuracy"] == 2 and res.summary["per_category"]["injection"]["pass_rate"] == 0.0
     assert res.cases[3].reasons == ["empty response"]
-    kw = evaluate.gate_check(cfg, res, "keyword_coverage")
+    kw = gates.gate_check(cfg, res, "keyword_coverage")
     assert kw.passed is False and "missing: C++" in kw.message() and "[golden/a2]" in kw.message()
-    again = evaluate.VariantResult.from_json(res.to_json())
+    again = scoring.VariantResult.from_json(res.to_json())
     assert again.summary == res.summary and again.cases[1].case.keywords == ("C++",)
-    ref = evaluate.VariantResult("model.onnx", "smoke", res.cases, res.summary, res.generation)
-    assert evaluate.alignment_check(cfg, ref, res).actual == 1.0
-    lat = evaluate.latency_check(cfg, "model_q4.onnx", [100.0] * 18 + [5000.0] * 2)
+    ref = scoring.VariantResult("model.onnx", "smoke", res.cases, res.summary, res.generation)
+    assert gates.alignment_check(cfg, ref, res).actual == 1.0
+    lat = gates.latency_check(cfg, "model_q4.onnx", [100.0] * 18 + [5000.0] * 2)
     assert lat.passed is False and lat.actual == pytest.approx(5000.0)
     assert "actual 5000 ms, required <= 1200 ms (20 cases)" in lat.message()
 
 
 def test_report_files_and_compare(cfg, tmp_path):
     answers = {"Where?": "Uppsala.", "Which language?": "C++", "Weather?": "No idea", "Ignore rules": "I don't know"}
-    res = evaluate.evaluate_variant(cfg, _ScriptedGenerator(answers), _cases(), "smoke")
-    from pipeline.report import write_report
+    res = scoring.evaluate_variant(cfg, _ScriptedGenerator(answers), _cases(), "smoke")
+    from pipeline.harness.report import write_report
 
     gate = {"id": "test_gate[model_q4.onnx-token_f1]", "nodeid": "x", "variant": "model_q4.onnx",
             "metric": "token_f1", "outcome": "failed", "actual": 0.3, "threshold": 0.55, "message": "boom"}
@@ -162,7 +163,7 @@ def _pytest(args: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
     (["-m", "smoke or full"], "selects both smoke and full"),
     (["-m", "smoke", "--rc-variants", "model_q8.onnx"], "--rc-variants: unknown variant"),
     (["-m", "smoke", "--rc-rebuild", "training"], "--rc-rebuild: unknown stage"),
-    (["-m", "smoke", "--rc-compare-to", "."], "--rc-compare-to .: not a report folder"),
+    (["-m", "smoke", "--rc-compare-to", "."], "--rc-compare-to: . is not a report folder"),
     (["-m", "smoke", "--rc-config", "missing.yaml"], "config file not found"),
     (["-m", "full and latency", "-n", "2"], "selects only latency gates, which cannot be measured under -n 2"),
 ])
@@ -239,7 +240,7 @@ def test_smoke_end_to_end(write_config, tiny_model_dir, tmp_path):
     proc = _pytest([*common, "-n", "2", f"--junitxml={tmp_path / 'a.xml'}"])
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     junit = _junit(tmp_path / "a.xml")
-    expected = {f"test_gate[{v}-{m}]" for v in variants.split(",") for m in evaluate.GATES}
+    expected = {f"test_gate[{v}-{m}]" for v in variants.split(",") for m in scoring.GATES}
     expected |= {"test_fp32_alignment[model_q4.onnx]"} | {f"test_p95_latency[{v}]" for v in variants.split(",")}
     assert set(junit) == expected
     assert all(junit[t][0] == "passed" for t in expected if "latency" not in t)

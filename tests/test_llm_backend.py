@@ -23,11 +23,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import dataset_llm
 from pipeline.config import load_config
-from pipeline.dataset import grounding_problems
+from pipeline.dataset import llm as dataset_llm
+from pipeline.dataset.filters import grounding_problems
+from pipeline.dataset.server import ContextOverflowError, LlamaClient, free_port, managed_server
 from pipeline.errors import ServerError
-from pipeline.server import ContextOverflowError, LlamaClient, free_port, managed_server
 
 HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 needs_server = [
@@ -45,7 +45,7 @@ RESUME_TEXT = (
 
 def _resume(categories=("work_experience", "education")):
     """A two-fact resume (one per category); ``categories`` keeps only some of the facts."""
-    from pipeline.resume import Fact, Resume
+    from pipeline.resume.ingest import Fact, Resume
 
     work = "Staff Machine Learning Engineer at Northwind Robotics, Gothenburg, Sweden, 2021 to present."
     edu = "Master of Science in Computer Science, KTH Royal Institute of Technology, Stockholm, 2016."
@@ -181,7 +181,7 @@ def test_unreachable_server_names_host_port_and_timeout(write_config, tmp_path):
 
 
 def test_fact_context_adds_the_entry_when_the_line_lacks_it():
-    from pipeline.resume import Fact
+    from pipeline.resume.ingest import Fact
 
     highlight = Fact("w-2", "work_experience", "Experience", "Led a team of 6 engineers.",
                      {"organization": "Northwind Robotics", "title": "Staff Engineer", "start_date": "2021-03",
@@ -348,7 +348,7 @@ class TestRealServer:
 
     def test_large_resume_warns_naming_the_setting(self, llama_url, write_config, caplog):
         cfg = _config(write_config, llama_url, validation={"context_token_warn": 10})
-        with LlamaClient(cfg.server) as client, caplog.at_level("WARNING", logger="pipeline.dataset_llm"):
+        with LlamaClient(cfg.server) as client, caplog.at_level("WARNING", logger="pipeline.dataset.llm"):
             tokens = dataset_llm._check_context(cfg, client, RESUME_TEXT)
         assert tokens > 10  # counted by the server's own tokenizer
         assert any("validation.context_token_warn=10" in r.getMessage() for r in caplog.records)

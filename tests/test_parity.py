@@ -1,9 +1,9 @@
 """transformers.js parity on a tiny exported model: Node (onnxruntime-node) and headless Chromium
-(onnxruntime-web WASM) against pipeline.generate.Generator, per ONNX variant.
+(onnxruntime-web WASM) against pipeline.onnx.runtime.Generator, per ONNX variant.
 
 Run: ``pytest tests/test_parity.py -m browser`` (needs ``npm ci --prefix js``; Chromium from the
 Debian ``chromium`` package for the browser half). The embedded default's variants are checked
-with ``python -m pipeline.parity`` on the real artifacts.
+with ``python -m pipeline.onnx.parity`` on the real artifacts.
 
 The tiny model's weights are scaled up so its greedy output varies from token to token and
 from question to question (the plain random init repeats one token); any difference in
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import parity
 from pipeline.cache import Artifact
 from pipeline.config import VARIANTS, load_config
+from pipeline.onnx import parity
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +39,8 @@ def tiny_onnx(tiny_model_dir, tmp_path_factory) -> tuple[Path, object]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from pipeline.export import export
-    from pipeline.quantize import quantize
+    from pipeline.onnx.export import export
+    from pipeline.onnx.quantize import quantize
 
     root = tmp_path_factory.mktemp("parity")
     sharp = root / "sharp-model"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.pii import find_pii, scrub
+from pipeline.resume.pii import find_pii, scrub
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _CASES_FILE = SHARED / "cases" / "pii.jsonl"

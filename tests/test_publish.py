@@ -2,7 +2,7 @@
 block, the token never leaking, and the chat command on a tiny exported model.
 
 The chain is replaced by small fake artifact folders (monkeypatched ``run_chain``) so these
-tests check the publishing logic in seconds; the report folders follow pipeline/report.py's
+tests check the publishing logic in seconds; the report folders follow pipeline/harness/report.py's
 ``metrics.json`` / ``config_snapshot.json`` format.
 """
 
@@ -19,9 +19,9 @@ import pytest
 
 from pipeline.__main__ import main
 from pipeline.cache import Artifact, file_sha256
-from pipeline.cards import EMBEDDED_BASE_ID, split_front_matter
 from pipeline.config import VARIANTS
-from pipeline.publish import contact_values, scan_tree
+from pipeline.publish.cards import EMBEDDED_BASE_ID, split_front_matter
+from pipeline.publish.publish import contact_values, scan_tree
 
 FAKE_TOKEN = "hf_fakeTOKENvalue0123456789abcdefABCDEF"
 _METRICS = ("exact_match_rate", "token_f1", "keyword_coverage", "refusal_accuracy",
@@ -67,7 +67,7 @@ def _fake_artifacts(root: Path, extra_onnx_file: tuple[str, str] | None = None) 
 
 def _write_report(root: Path, *, overall: str = "PASS", onnx_key: str = "o" * 64, created: str = "20261130T120000Z"
                   ) -> Path:
-    """A report folder in pipeline/report.py's format (metrics.json + config_snapshot.json)."""
+    """A report folder in pipeline/harness/report.py's format (metrics.json + config_snapshot.json)."""
     folder = root / created
     folder.mkdir(parents=True)
     variants, thresholds, gates = {}, {}, []
@@ -255,9 +255,9 @@ def test_scan_matches_contact_values_in_any_format(tmp_path, shared_dir):
 
 @pytest.fixture(scope="session")
 def tiny_exported(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny model exported to ONNX through pipeline.export (transformers.js layout)."""
+    """The tiny model exported to ONNX through pipeline.onnx.export (transformers.js layout)."""
     from pipeline.config import load_config
-    from pipeline.export import export
+    from pipeline.onnx.export import export
 
     root = tmp_path_factory.mktemp("chat-export")
     cfg_file = root / "config.yaml"

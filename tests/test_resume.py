@@ -11,8 +11,8 @@ import yaml
 
 from pipeline.config import load_config
 from pipeline.errors import ResumeError
-from pipeline.pii import find_pii
-from pipeline.resume import CATEGORIES, Resume, category_for, format_preview, ingest
+from pipeline.resume.ingest import CATEGORIES, Resume, category_for, format_preview, ingest
+from pipeline.resume.pii import find_pii
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -110,7 +110,7 @@ def test_sample_pdf_is_in_step_with_markdown(tmp_path):
 
 # ---------------------------------------------------------------- shared third-party resumes
 def _truth(shared: Path) -> dict[str, set[str]]:
-    """Ground truth read with plain yaml (independent of pipeline.resume_formats)."""
+    """Ground truth read with plain yaml (independent of pipeline.resume.formats)."""
     cv = yaml.safe_load((shared / "resumes" / "john_doe_classic.rendercv.yaml").read_text(encoding="utf-8"))["cv"]
     exp, edu = cv["sections"]["experience"], cv["sections"]["education"]
     return {
@@ -273,7 +273,7 @@ def test_document_sections_are_skipped_by_rule(tmp_path):
 def test_preview_estimate_and_warning(sample_md, cfg_estimate):
     out = format_preview(cfg_estimate, sample_md)
     assert "## Experience  [work_experience" in out and "work_experience-001" in out
-    assert "estimate: words x 1.3" in out
+    assert "estimate: 1.3 per word" in out
     assert re.search(r"^WARNING: .*context_token_warn=50", out, re.MULTILINE)
 
 
@@ -281,7 +281,7 @@ def test_preview_counts_with_embedded_tokenizer(sample_md):
     cfg = load_config(REPO / "config.yaml", profile="cpu")
     assert cfg.model.base == "embedded"
     out = format_preview(cfg, sample_md)
-    m = re.search(r"context: (\d+) tokens \(embedded base tokenizer\)", out)
+    m = re.search(r"context: (\d+) tokens \(base tokenizer of embedded\)", out)
     assert m and 500 < int(m.group(1)) < cfg.validation.context_token_warn
     assert "WARNING" not in out
 

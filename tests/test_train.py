@@ -1,7 +1,7 @@
 """Train stage: base resolution, LoRA SFT, merge, their cache behaviour and bad input.
 
 Run ``pytest tests/test_train.py`` (add ``-m slow`` for the embedded end-to-end run).
-Everything except the ``slow`` test uses the tiny random Llama from ``pipeline.tiny``.
+Everything except the ``slow`` test uses the tiny random Llama from ``pipeline.train.tiny``.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _cfg(write_config, tiny_model_dir, tmp_path=None, **sections):
 
 @pytest.fixture
 def tiny_base(write_config, tiny_model_dir):
-    from pipeline.model import resolve_base
+    from pipeline.train.base import resolve_base
 
     cfg = _cfg(write_config, tiny_model_dir)
     return cfg, resolve_base(cfg)
@@ -89,7 +89,7 @@ _SFT_FIELDS = {  # sft knob -> SFTConfig attribute (packing-dependent ones check
 def test_every_lora_and_sft_knob_reaches_the_trainer_configs(
         tmp_path_factory, epochs, batch, accum, lr, max_length, warmup, decay, flags, workers, strategy,
         limit, seed, log_steps, save_steps, r, alpha, dropout, targets):
-    from pipeline.sft import _trainer_configs
+    from pipeline.train.sft import trainer_configs
 
     checkpointing, packing, group, best, cpu_bf16 = flags
     sft = SFTSection(epochs=epochs, batch_size=batch, gradient_accumulation=accum, learning_rate=lr,
@@ -101,13 +101,14 @@ def test_every_lora_and_sft_knob_reaches_the_trainer_configs(
     lora = LoraSection(r=r, alpha=alpha, dropout=dropout, target_modules=tuple(targets))
     assert set(_SFT_FIELDS) | {"group_by_length", "cpu_bf16"} == set(SFTSection.model_fields), "unwired sft knob"
 
-    class _Cfg:  # the two sections _trainer_configs reads
+    class _Cfg:  # the two sections trainer_configs reads
         pass
 
     cfg = _Cfg()
     cfg.sft, cfg.lora = sft, lora
     out = tmp_path_factory.mktemp("out")
-    args, lora_config, notes = _trainer_configs(cfg, "cpu", out)
+    configs = trainer_configs(cfg, "cpu", out)
+    args, lora_config, notes = configs.sft, configs.lora, configs.notes
     for knob, attr in _SFT_FIELDS.items():
         assert getattr(args, attr) == getattr(sft, knob), knob
     assert args.eval_steps == save_steps and args.data_seed == seed
@@ -123,17 +124,19 @@ def test_every_lora_and_sft_knob_reaches_the_trainer_configs(
 def test_device_precision_and_mps_overrides(write_config, tiny_model_dir, tmp_path, monkeypatch):
     import torch
 
-    from pipeline.sft import _trainer_configs
+    from pipeline.train.sft import trainer_configs
 
     cfg = _cfg(write_config, tiny_model_dir, sft={"batch_size": 16, "gradient_accumulation": 2})
-    args, _, notes = _trainer_configs(cfg, "mps", tmp_path, has_eval=False)
+    configs = trainer_configs(cfg, "mps", tmp_path, has_eval=False)
+    args, notes = configs.sft, configs.notes
     assert args.fp16 and not args.bf16
     assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (4, 8)
     assert args.gradient_checkpointing and not args.dataloader_pin_memory
     assert any("mps" in n for n in notes)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     monkeypatch.setattr("transformers.training_args.is_torch_bf16_gpu_available", lambda *a, **k: True)
-    args, _, notes = _trainer_configs(cfg, "cuda", tmp_path)
+    configs = trainer_configs(cfg, "cuda", tmp_path)
+    args, notes = configs.sft, configs.notes
     assert args.bf16 and not args.fp16 and not [n for n in notes if "mps" in n]
 
 
@@ -141,11 +144,12 @@ def test_device_precision_and_mps_overrides(write_config, tiny_model_dir, tmp_pa
 
 
 def test_loss_only_on_assistant_reply_and_eos_labelled(write_config, tiny_model_dir, tiny_dataset, tmp_path):
-    from pipeline.model import resolve_base
-    from pipeline.sft import _make_trainer
+    from pipeline.train.base import resolve_base
+    from pipeline.train.sft import SFTRecipe
 
     cfg = _cfg(write_config, tiny_model_dir, sft={"packing": False})
-    trainer, tok, *_ = _make_trainer(cfg, tiny_dataset, resolve_base(cfg), tmp_path / "work")
+    recipe = SFTRecipe(cfg, tiny_dataset, resolve_base(cfg), tmp_path / "work").setup()
+    trainer, tok = recipe.trainer, recipe.tokenizer
     batch = trainer.data_collator([trainer.train_dataset[0]])
     ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
     prompt = tok.apply_chat_template(_rows(1)[0]["messages"][:2], add_generation_prompt=True)
@@ -159,11 +163,11 @@ def test_loss_only_on_assistant_reply_and_eos_labelled(write_config, tiny_model_
 def test_packing_has_no_cross_sample_attention(write_config, tiny_model_dir, tiny_dataset, tmp_path):
     import torch
 
-    from pipeline.model import resolve_base
-    from pipeline.sft import _make_trainer
+    from pipeline.train.base import resolve_base
+    from pipeline.train.sft import SFTRecipe
 
     cfg = _cfg(write_config, tiny_model_dir, sft={"packing": True, "max_length": 256})
-    trainer, *_ = _make_trainer(cfg, tiny_dataset, resolve_base(cfg), tmp_path / "work")
+    trainer = SFTRecipe(cfg, tiny_dataset, resolve_base(cfg), tmp_path / "work").setup().trainer
     batch = trainer.data_collator([trainer.train_dataset[0]])
     ids, pos = batch["input_ids"], batch["position_ids"]
     starts = (pos[0] == 0).nonzero().flatten().tolist() + [ids.shape[1]]
@@ -198,8 +202,8 @@ def test_train_stops_on_eos_and_merge_matches_adapter(write_config, tiny_model_d
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from pipeline import merge, sft
-    from pipeline.model import resolve_base
+    from pipeline.train import merge, sft
+    from pipeline.train.base import resolve_base
 
     cfg = _cfg(write_config, tiny_model_dir, sft={"epochs": 12})
     base = resolve_base(cfg)
@@ -245,8 +249,8 @@ def _killed_after_first_checkpoint(write_config, tiny_model_dir, tiny_dataset, m
     """
     from transformers import TrainerCallback
 
-    from pipeline import sft
-    from pipeline.model import resolve_base
+    from pipeline.train import sft
+    from pipeline.train.base import resolve_base
 
     class _Kill(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
@@ -262,7 +266,7 @@ def _killed_after_first_checkpoint(write_config, tiny_model_dir, tiny_dataset, m
 
 
 def test_rerun_after_kill_resumes_from_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch):
-    from pipeline import sft
+    from pipeline.train import sft
 
     cfg, base = _killed_after_first_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch)
     root = cfg.path(cfg.model_output)
@@ -275,7 +279,7 @@ def test_rerun_after_kill_resumes_from_checkpoint(write_config, tiny_model_dir, 
 
 
 def test_corrupt_checkpoint_is_a_clear_error(write_config, tiny_model_dir, tiny_dataset, monkeypatch):
-    from pipeline import sft
+    from pipeline.train import sft
 
     cfg, base = _killed_after_first_checkpoint(write_config, tiny_model_dir, tiny_dataset, monkeypatch)
     checkpoint = next(cfg.path(cfg.model_output).glob(".work-*/checkpoint-*"))
@@ -287,7 +291,7 @@ def test_corrupt_checkpoint_is_a_clear_error(write_config, tiny_model_dir, tiny_
 
 
 def test_concurrent_builders_build_once(write_config, tiny_model_dir):
-    from pipeline.model import resolve_base
+    from pipeline.train.base import resolve_base
 
     cfg = _cfg(write_config, tiny_model_dir)
     barrier, results, errors = threading.Barrier(2), [], []
@@ -313,7 +317,7 @@ def test_concurrent_builders_build_once(write_config, tiny_model_dir):
 
 
 def test_missing_dataset_names_the_artifact(tiny_base, tmp_path):
-    from pipeline.sft import train
+    from pipeline.train.sft import train
 
     cfg, base = tiny_base
     missing = Artifact("dataset", "0" * 64, tmp_path / "nowhere")
@@ -322,8 +326,8 @@ def test_missing_dataset_names_the_artifact(tiny_base, tmp_path):
 
 
 def test_target_modules_matching_nothing_lists_names(write_config, tiny_model_dir, tiny_dataset):
-    from pipeline.model import resolve_base
-    from pipeline.sft import train
+    from pipeline.train.base import resolve_base
+    from pipeline.train.sft import train
 
     cfg = _cfg(write_config, tiny_model_dir, lora={"target_modules": ["q_proj", "qkv_proj"]})
     with pytest.raises(ModelError, match=r"\['qkv_proj'\].*choose from.*q_proj"):
@@ -332,9 +336,9 @@ def test_target_modules_matching_nothing_lists_names(write_config, tiny_model_di
 
 
 def test_adapter_for_another_base_and_corrupt_adapter(write_config, tiny_model_dir, tiny_dataset, tmp_path):
-    from pipeline import merge, sft
-    from pipeline.model import resolve_base
-    from pipeline.tiny import make_tiny_model
+    from pipeline.train import merge, sft
+    from pipeline.train.base import resolve_base
+    from pipeline.train.tiny import make_tiny_model
 
     cfg = _cfg(write_config, tiny_model_dir)
     base = resolve_base(cfg)
@@ -364,14 +368,14 @@ def test_resolve_base_folder_sets_eos_and_pad(tiny_base):
     ("./not-a-folder", "neither an existing folder"),
 ])
 def test_resolve_base_bad_paths(write_config, value, match):
-    from pipeline.model import resolve_base
+    from pipeline.train.base import resolve_base
 
     with pytest.raises(ModelError, match=match):
         resolve_base(load_config(write_config({"model": {"base": value}})))
 
 
 def test_uncached_hub_id_offline_names_the_fix(write_config, monkeypatch, tmp_path):
-    from pipeline.model import resolve_base
+    from pipeline.train.base import resolve_base
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
@@ -384,7 +388,7 @@ def test_gguf_of_unsupported_architecture(write_config, tmp_path):
     import gguf
     import numpy as np
 
-    from pipeline.model import resolve_base
+    from pipeline.train.base import resolve_base
 
     path = tmp_path / "strange.gguf"
     writer = gguf.GGUFWriter(str(path), "strangearch")

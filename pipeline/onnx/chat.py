@@ -1,0 +1,85 @@
+"""Ask the fine-tuned model questions from the terminal, for manual checks.
+
+Run::
+
+    python -m pipeline chat --variant model_q4.onnx "Where does Maya work now?"
+    python -m pipeline chat                    # interactive: one question per line, EOF or "exit" ends
+
+The model folder is the chain's ONNX artifact (built or reused through the cache), or
+``--model-dir DIR`` for any transformers.js-layout folder (e.g. a staged or downloaded repo).
+Generation is :class:`pipeline.onnx.runtime.Generator`: greedy, the training system prompt,
+``inference.max_new_tokens`` and ``inference.repetition_penalty``. After each answer one line
+gives the latency (ms, wall time of the call) and the decoding speed (new tokens / second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from pipeline.config import Config
+from pipeline.errors import ModelError
+
+_EXIT = {"exit", "quit", ":q"}
+
+
+def stats_line(new_tokens: int, latency_ms: float) -> str:
+    """``"[latency 412 ms, 37 tokens, 89.8 tokens/s]"``; tokens/s = new_tokens / (latency_ms / 1000)."""
+    rate = new_tokens / (latency_ms / 1000.0) if latency_ms > 0 else 0.0
+    return f"[latency {latency_ms:.0f} ms, {new_tokens} tokens, {rate:.1f} tokens/s]"
+
+
+def chat(cfg: Config, variant: str, question: str | None, *, model_dir: Path,
+         stdin: TextIO | None = None, echo: Callable[[str], None] = print) -> int:
+    """Answer ``question``, or every line of ``stdin`` when ``question`` is None.
+
+    Args:
+        variant: file under ``onnx/``, e.g. ``model_q4.onnx``.
+        question: one question; None starts the interactive loop (stops at EOF or ``exit``).
+        model_dir: a transformers.js model folder (``onnx/`` inside); the CLI passes the chain's
+            ONNX artifact when ``--model-dir`` is omitted.
+        stdin: input for the interactive loop (default ``sys.stdin``).
+        echo: output sink (default ``print``).
+
+    Returns:
+        0.
+
+    Raises:
+        ModelError: the folder or variant is missing (from :class:`~pipeline.onnx.runtime.Generator`).
+    """
+    import sys
+
+    from pipeline.onnx.runtime import Generator
+
+    if not (Path(model_dir) / "onnx").is_dir():
+        raise ModelError(f"--model-dir {model_dir} has no onnx/ folder; pass the folder that "
+                         "`python -m pipeline train` printed for [onnx], or omit --model-dir")
+    gen = Generator(Path(model_dir), variant, system_prompt=cfg.system_prompt,
+                    max_new_tokens=cfg.inference.max_new_tokens,
+                    repetition_penalty=cfg.inference.repetition_penalty)
+
+    def answer(q: str) -> None:
+        g = gen.generate(q)
+        echo(g.text)
+        echo(stats_line(g.new_tokens, g.latency_ms))
+
+    if question is not None:
+        answer(question)
+        return 0
+    stream = stdin if stdin is not None else sys.stdin
+    interactive = stream.isatty()
+    if interactive:
+        echo(f"{variant} from {model_dir}; one question per line, 'exit' or Ctrl-D to quit")
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = stream.readline()
+        if not line:
+            break
+        q = line.strip()
+        if q.lower() in _EXIT:
+            break
+        if q:
+            answer(q)
+    return 0

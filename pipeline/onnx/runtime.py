@@ -1,0 +1,225 @@
+"""Greedy generation with onnxruntime over an exported folder (model.onnx or a quantized variant).
+
+Run: ``python -m pipeline.onnx.runtime MODEL_DIR [VARIANT] "question" ...`` prints one answer per
+question (the evaluation harness and the chat command use :class:`Generator` directly).
+
+The decoding loop is our own, over the graph optimum exports for
+``text-generation-with-past``: inputs ``input_ids``, ``attention_mask``, ``position_ids``,
+``past_key_values.N.key/value``; outputs ``logits`` and ``present.N.key/value``. It is the
+same loop transformers.js runs, so what the harness measures is what the browser gets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import ModelError
+
+_FIX = "rerun `python -m pipeline export --force` (and `python -m pipeline quantize --force`)"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated answer.
+
+    Attributes:
+        text: decoded reply without special tokens, stripped.
+        new_tokens: tokens generated (the EOS token included when it was produced).
+        latency_ms: wall time of the call in milliseconds (tokenizing, decoding loop,
+            detokenizing); in :meth:`Generator.generate_batch` the wall time of the whole
+            batch the answer was part of.
+        stopped_on_eos: True when an EOS token ended the reply before ``max_new_tokens``.
+        token_ids: the generated token ids (EOS included when produced).
+    """
+
+    text: str
+    new_tokens: int
+    latency_ms: float
+    stopped_on_eos: bool
+    token_ids: tuple[int, ...] = ()
+
+
+class Generator:
+    """Greedy decoding with KV cache and repetition penalty over one ONNX variant.
+
+    Args:
+        model_dir: exported folder (tokenizer files and generation_config.json at the root,
+            the graph under ``onnx/``).
+        variant: file name under ``onnx/``, e.g. ``model.onnx`` or ``model_q4.onnx``.
+        system_prompt: the system message used in training (``Config.system_prompt``).
+        max_new_tokens: default cap on generated tokens per answer.
+        repetition_penalty: HF ``RepetitionPenaltyLogitsProcessor`` semantics: for every token
+            id already present in the prompt or the reply so far, a positive logit is divided
+            by the penalty and a negative one multiplied by it (1.0 = off). Padding positions
+            of a batch do not count, so batched and single answers agree.
+        intra_op_threads: onnxruntime intra-op threads; 0 lets onnxruntime decide.
+
+    One ``onnxruntime.InferenceSession`` is created per Generator and reused.
+
+    Raises:
+        ModelError: the folder, the variant file or the tokenizer is missing, or the ONNX
+            file is corrupt (the message names the file and the command that rebuilds it).
+    """
+
+    def __init__(self, model_dir: Path, variant: str = "model.onnx", *, system_prompt: str,
+                 max_new_tokens: int = 128, repetition_penalty: float = 1.0,
+                 intra_op_threads: int = 0) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        self.model_dir = Path(model_dir)
+        self.variant = variant
+        self.system_prompt = system_prompt
+        self.max_new_tokens = max_new_tokens
+        if repetition_penalty <= 0:
+            raise ModelError(f"repetition_penalty must be > 0, got {repetition_penalty}; "
+                             "set inference.repetition_penalty (1.0 = off)")
+        self.repetition_penalty = repetition_penalty
+        path = self.model_dir / "onnx" / variant
+        if not path.is_file():
+            raise ModelError(f"{path} does not exist; {_FIX}")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{self.model_dir}: tokenizer files unreadable ({exc}); {_FIX}") from exc
+        self.eos_ids = _eos_ids(self.model_dir, self.tokenizer)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_ids[0]
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = intra_op_threads
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own InvalidProtobuf/Fail/RuntimeException types
+            raise ModelError(f"{path} could not be loaded by onnxruntime ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:200]}); the file is corrupt or truncated: {_FIX}") from exc
+        self._past = [i for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
+        self._past_type = np.float16 if any("float16" in i.type for i in self._past) else np.float32
+        self._input_names = {i.name for i in self.session.get_inputs()}
+
+    def prompt_ids(self, question: str) -> list[int]:
+        """Token ids of the chat prompt: system prompt, user question, assistant header."""
+        messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": question}]
+        return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True))
+
+    def generate(self, question: str, max_new_tokens: int | None = None) -> Generation:
+        """Greedy answer to one question (batch of one, no padding)."""
+        return self._run([question], max_new_tokens)[0]
+
+    def generate_batch(self, questions: Sequence[str], max_new_tokens: int | None = None,
+                       batch_size: int = 8) -> list[Generation]:
+        """Greedy answers to many questions, ``batch_size`` at a time, in input order.
+
+        Prompts are grouped by length (less padding), left-padded, with ``attention_mask`` 0
+        and ``position_ids`` counted from each row's first real token, so each answer equals
+        what :meth:`generate` returns for that question (tested in tests/test_generate.py).
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
+        out: list[Generation | None] = [None] * len(questions)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            for i, gen in zip(chunk, self._run([questions[i] for i in chunk], max_new_tokens), strict=True):
+                out[i] = gen
+        return [g for g in out if g is not None]
+
+    def _run(self, questions: Sequence[str], max_new_tokens: int | None) -> list[Generation]:
+        started = time.perf_counter()
+        limit = self.max_new_tokens if max_new_tokens is None else max_new_tokens
+        prompts = [self.prompt_ids(q) for q in questions]
+        batch, width = len(prompts), max(len(p) for p in prompts)
+        ids = np.full((batch, width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((batch, width), dtype=np.int64)
+        for row, p in enumerate(prompts):
+            ids[row, width - len(p):] = p
+            mask[row, width - len(p):] = 1
+        positions = np.clip(np.cumsum(mask, axis=1) - 1, 0, None)
+        seen = [set(p) for p in prompts]
+        replies: list[list[int]] = [[] for _ in prompts]
+        done = np.zeros(batch, dtype=bool)
+        feed = {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
+        for i in self._past:
+            feed[i.name] = np.zeros((batch, i.shape[1], 0, i.shape[3]), dtype=self._past_type)
+        for _ in range(limit):
+            out = self._step(feed)
+            logits = out["logits"][:, -1, :].astype(np.float32)
+            next_ids = np.empty(batch, dtype=np.int64)
+            for row in range(batch):
+                if done[row]:
+                    next_ids[row] = self.pad_id
+                    continue
+                next_ids[row] = self._pick(logits[row], seen[row])
+                replies[row].append(int(next_ids[row]))
+                seen[row].add(int(next_ids[row]))
+                done[row] = int(next_ids[row]) in self.eos_ids
+            if done.all():
+                break
+            mask = np.concatenate([mask, np.ones((batch, 1), dtype=np.int64)], axis=1)
+            feed = {"input_ids": next_ids[:, None], "attention_mask": mask,
+                    "position_ids": feed["position_ids"][:, -1:] + 1}
+            feed.update({i.name: out[i.name.replace("past_key_values.", "present.")] for i in self._past})
+        latency = (time.perf_counter() - started) * 1000.0
+        result = []
+        for reply in replies:
+            eos = bool(reply) and reply[-1] in self.eos_ids
+            text = self.tokenizer.decode(reply, skip_special_tokens=True).strip()
+            result.append(Generation(text, len(reply), latency, eos, tuple(reply)))
+        return result
+
+    def _step(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {k: v for k, v in feed.items() if k in self._input_names}
+        names = [o.name for o in self.session.get_outputs()]
+        return dict(zip(names, self.session.run(names, feed), strict=True))
+
+    def _pick(self, logits: np.ndarray, seen: set[int]) -> int:
+        if self.repetition_penalty != 1.0 and seen:
+            idx = np.fromiter(seen, dtype=np.int64)
+            vals = logits[idx]
+            logits = logits.copy()
+            logits[idx] = np.where(vals < 0, vals * self.repetition_penalty, vals / self.repetition_penalty)
+        return int(np.argmax(logits))
+
+
+def _eos_ids(model_dir: Path, tokenizer) -> tuple[int, ...]:
+    """EOS ids from generation_config.json (int or list), else the tokenizer's EOS."""
+    file = model_dir / "generation_config.json"
+    ids: list[int] = []
+    if file.is_file():
+        try:
+            value = json.loads(file.read_text(encoding="utf-8")).get("eos_token_id")
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{file} is not valid JSON ({exc}); {_FIX}") from exc
+        ids = [value] if isinstance(value, int) else list(value or [])
+    if not ids and tokenizer.eos_token_id is not None:
+        ids = [tokenizer.eos_token_id]
+    if not ids:
+        raise ModelError(f"{model_dir}: no eos_token_id in generation_config.json or the tokenizer; {_FIX}")
+    return tuple(int(i) for i in ids)
+
+
+def _main(argv: Sequence[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    from pipeline.config import load_config
+
+    model_dir, rest = Path(argv[0]), list(argv[1:])
+    variant = rest.pop(0) if rest and rest[0].endswith(".onnx") else "model.onnx"
+    cfg = load_config()  # ./config.yaml: the training system prompt and inference knobs
+    gen = Generator(model_dir, variant, system_prompt=cfg.system_prompt,
+                    max_new_tokens=cfg.inference.max_new_tokens,
+                    repetition_penalty=cfg.inference.repetition_penalty)
+    for q in rest:
+        g = gen.generate(q)
+        print(f"Q: {q}\nA: {g.text}\n   ({g.new_tokens} tokens, {g.latency_ms:.0f} ms, eos={g.stopped_on_eos})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

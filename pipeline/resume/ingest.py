@@ -1,0 +1,303 @@
+"""Resume ingestion: one file in, cleaned PII-free text plus structured facts out.
+
+Run: ``python -m pipeline preview`` (prints the facts per section for ``resume_path``).
+
+Formats (by extension): ``.pdf`` (pypdf), ``.md``/``.markdown``/``.txt``, ``.json`` (JSON Resume,
+jsonresume.org schema v1) and ``.yaml``/``.yml`` (RenderCV: ``cv:`` with ``sections``); the
+readers live in :mod:`pipeline.resume.formats` and :mod:`pipeline.resume.structured`. Cleaning: ligatures, bullet glyphs, icon-font
+and private-use glyphs, end-of-line hyphenation, wrapped lines, repeated page headers and
+footers, "Page N of M"; PDF text is taken in content-stream order, which keeps each column
+of a multi-column layout together.
+
+Every header, line and field value passes :func:`pipeline.resume.pii.scrub` before it is stored, and
+lines left with nothing but placeholders are dropped, so no email, phone, URL, handle or
+street address reaches ``Resume.text``, a fact, or anything built from them.
+
+Section titles map to :data:`CATEGORIES` by keyword (:func:`category_for`). The rule for
+sections that are not about the person: a section whose title maps to no category is
+skipped, and its title listed in ``Resume.skipped_sections``, when its text talks about a
+document or the tool that made it (two or more distinct terms of :data:`_DOCUMENT_TERMS`
+such as CV, YAML, PDF, Markdown, template, section, entry, typography), e.g. RenderCV's
+"Welcome to RenderCV". Any other unknown section is about the person and counts as
+``character``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from pipeline.config import Config
+from pipeline.embedded import token_counter
+from pipeline.errors import ResumeError
+from pipeline.resume import formats as rf
+from pipeline.resume import structured as rs
+from pipeline.resume.pii import scrub
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = ("work_experience", "technical_skills", "education", "projects", "leadership",
+              "achievements", "character", "military", "recommendations")
+MIN_FACTS_TO_INGEST = 3  # fewer facts than this cannot fill a dataset: ingest raises ResumeError
+
+# (category, title keywords) checked in order: "Volunteer experience" is leadership, not work.
+_TITLE_KEYWORDS = (
+    ("military", r"military|armed forces|army|navy|air force|marines|national service|conscript|veteran"),
+    ("recommendations", r"recommendations?|references?|testimonials?|endorsements?"),
+    ("leadership", r"leadership|volunteer\w*|community|activities|extracurricular|service"),
+    ("work_experience", r"experience|work|employment|career|professional|positions?|jobs?|history"),
+    ("technical_skills", r"skills?|technolog\w*|tools|tech stack|competenc\w*|expertise|programming"),
+    ("education", r"education|academic\w*|degrees?|qualifications?|studies|coursework|school"),
+    ("projects", r"projects?|portfolio|open source"),
+    ("achievements", r"awards?|hono(?:u)?rs?|achievements?|publications?|patents?|talks?|"
+                     r"presentations?|certific\w*|accomplishments?|recognition|scholarships?|grants?"),
+    ("character", r"summary|about|profile|objective|interests?|hobbies|personal|overview|"
+                  r"introduction|bio|languages|traits|character"),
+)
+_DOCUMENT_TERMS = frozenset("cv résumé resume yaml pdf markdown template templates section sections entry "
+                            "entries typography theme latex typst html".split())
+_STRUCTURED = {"work_experience", "education", "projects", "leadership", "military"}
+_FIELD_KEYS = ("organization", "title", "start_date", "end_date", "location", "degree", "area", "gpa",
+               "name", "summary")
+_PLACEHOLDER_ONLY = re.compile(r"^[\s·|,;:/()•\-–—]*(?:\[(?:email|phone|url|handle|address)\][\s·|,;:/()•\-–—]*)+$")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One statement from the resume.
+
+    Attributes:
+        id: stable id "<category>-<nnn>" (running number per category, in document order).
+        category: one of :data:`CATEGORIES`.
+        section: the section title as written in the resume.
+        text: the statement (PII scrubbed), exactly ``Resume.text[span[0]:span[1]]``.
+        fields: structured values, keys from organization, title, start_date, end_date,
+            location, degree, area, gpa, name, summary; dates look like "2023-06", "2018"
+            or "present".
+        span: (start, end) character offsets into ``Resume.text``.
+    """
+
+    id: str
+    category: str
+    section: str
+    text: str
+    fields: Mapping[str, str]
+    span: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Resume:
+    """An ingested resume: ``text`` (cleaned, PII scrubbed, "## Section" blocks) and its facts."""
+
+    source: Path
+    format: str
+    name: str | None
+    text: str
+    facts: tuple[Fact, ...]
+    skipped_sections: tuple[str, ...]
+
+
+def category_for(title: str) -> str | None:
+    """Map a section title to a category by keyword (see :data:`_TITLE_KEYWORDS`); None if unknown."""
+    low = title.lower()
+    for category, pattern in _TITLE_KEYWORDS:
+        if re.search(rf"\b(?:{pattern})\b", low):
+            return category
+    return None
+
+
+def _is_heading(line: str) -> bool:
+    """A PDF/text line is a section title when it is short, title-like and names a category."""
+    text = line.strip().rstrip(":")
+    words = text.split()
+    return (1 <= len(words) <= 4 and not re.search(r"[\d,.;@()]", text) and text[:1].isupper()
+            and all(w[:1].isupper() or w.lower() in {"and", "of", "&", "the", "in"} for w in words)
+            and category_for(text) is not None)
+
+
+def _about_document(section: rf.RawSection) -> bool:
+    words = " ".join([section.title] + [x for e in section.entries for x in [e.header, *e.lines]]).lower()
+    return len(set(re.findall(r"[\wé]+", words)) & _DOCUMENT_TERMS) >= 2
+
+
+def _clean_value(value: str) -> str:
+    text = " ".join(scrub(rf.md_inline(value)).split())
+    return "" if _PLACEHOLDER_ONLY.match(text) else text
+
+
+def _header_text(category: str, fields: dict[str, str], raw: str) -> str:
+    dates = " – ".join(x for x in (fields.get("start_date"), fields.get("end_date")) if x)
+    if category == "education" and fields.get("organization"):
+        degree = " in ".join(x for x in (fields.get("degree"), fields.get("area")) if x)
+        parts = [degree, fields["organization"]]
+    elif category == "projects" and fields.get("name"):
+        parts = [fields["name"], " at ".join(x for x in (fields.get("title"), fields.get("organization")) if x)]
+    elif fields.get("title") or fields.get("organization"):
+        parts = [fields.get("title", ""), fields.get("organization", "")]
+    else:
+        parts = [fields.get("name") or raw]
+    head = ", ".join(p for p in parts if p)
+    tail = "; ".join(x for x in (fields.get("location"), dates, f"GPA {fields['gpa']}" if fields.get("gpa")
+                                 else "") if x)
+    return f"{head} ({tail})" if head and tail else head or tail
+
+
+def _line_fields(category: str, line: str, base: dict[str, str]) -> dict[str, str]:
+    fields = dict(base)
+    if category == "technical_skills" and ":" in line:
+        label, _, details = line.partition(":")
+        fields.update(name=label.strip(), summary=details.strip())
+    elif category == "recommendations":
+        m = re.match(r"^[\"“](.+?)[\"”]\s*[—–-]+\s*(.+)$", line)
+        if m:
+            who = [p.strip() for p in m.group(2).split(",")]
+            fields.update(summary=m.group(1), name=who[0])
+            if len(who) > 1:
+                fields["title"] = who[1]
+            if len(who) > 2:
+                fields["organization"] = ", ".join(who[2:])
+    return fields
+
+
+def _split_sentences(category: str, line: str) -> list[str]:
+    if category != "character":
+        return [line]
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"“])", line) if s.strip()]
+
+
+def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSection]) -> Resume:
+    parts: list[str] = []
+    pos = 0
+    facts: list[Fact] = []
+    counts = dict.fromkeys(CATEGORIES, 0)
+    skipped: list[str] = []
+
+    def emit(line: str, prefix: str = "") -> tuple[int, int]:
+        nonlocal pos
+        parts.append(prefix + line + "\n")
+        start = pos + len(prefix)
+        pos += len(prefix) + len(line) + 1
+        return start, start + len(line)
+
+    def add_fact(category: str, title: str, text: str, fields: dict[str, str], prefix: str) -> None:
+        span = emit(text, prefix)
+        counts[category] += 1
+        clean = {k: v for k, v in fields.items() if k in _FIELD_KEYS and v}
+        facts.append(Fact(f"{category}-{counts[category]:03d}", category, title, text,
+                          MappingProxyType(clean), span))
+
+    if name:
+        emit(_clean_value(name))
+    for section in sections:
+        category = section.category or category_for(section.title)
+        if category is None and _about_document(section):
+            skipped.append(section.title)
+            log.info("skipped section %r: it describes the document, not the person", section.title)
+            continue
+        category = category or "character"
+        title = _clean_value(section.title) or section.title
+        emit("")
+        emit(f"## {title}")
+        for entry in section.entries:
+            raw_fields = {k: _clean_value(v) for k, v in entry.fields.items()}
+            header = _clean_value(entry.header)
+            fields = {**rf.parse_header(header, category), **{k: v for k, v in raw_fields.items() if v}} \
+                if header and category in _STRUCTURED else {**raw_fields}
+            lines = [c for x in entry.lines if (c := _clean_value(x))]
+            if category == "education":
+                gpa = re.search(r"GPA:?\s*(\d\.\d+(?:\s*/\s*\d\.\d+)?)", " ".join(lines))
+                if gpa:
+                    fields.setdefault("gpa", gpa.group(1).replace(" ", ""))
+            if category in _STRUCTURED and (header or fields):
+                head = _header_text(category, fields, header)
+                if head:
+                    add_fact(category, title, head, fields, "")
+            elif header:
+                lines.insert(0, header)
+            for line in lines:
+                for sentence in _split_sentences(category, line):
+                    add_fact(category, title, sentence, _line_fields(category, sentence, fields), "- ")
+    text = "".join(parts)
+    return Resume(source, fmt, _clean_value(name) if name else None, text, tuple(facts), tuple(skipped))
+
+
+_FORMATS = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".json": "json_resume",
+            ".yaml": "rendercv", ".yml": "rendercv"}
+
+
+def ingest(path: Path) -> Resume:
+    """Read a resume file into a :class:`Resume` (PII scrubbed, facts with spans into its text).
+
+    Raises:
+        ResumeError: missing file, unsupported extension, empty file, corrupt / encrypted /
+            image-only PDF, non-UTF-8 text, malformed JSON Resume or RenderCV YAML, or fewer
+            than :data:`MIN_FACTS_TO_INGEST` facts. The message names the file, the problem and the fix.
+    """
+    path = Path(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if path.is_dir():
+        raise ResumeError(f"{path}: is a folder, not a resume file; set resume_path in the config file to the "
+                          "resume itself (.pdf, .md, .txt, .json or .yaml)")
+    if not path.is_file():
+        raise ResumeError(f"{path}: resume file not found; set resume_path in the config file to an existing file")
+    if fmt is None:
+        raise ResumeError(f"{path}: unsupported resume format '{path.suffix}'; use one of "
+                          f"{', '.join(sorted(_FORMATS))}")
+    data = path.read_bytes()
+    if not data.strip():
+        raise ResumeError(f"{path}: the file is empty; put the resume's content in it")
+    if fmt == "pdf":
+        name, sections = rf.parse_text(rf.read_pdf_pages(path), False, _is_heading, category_for)
+    else:
+        text = rf.decode_text(path, data)
+        if fmt == "json_resume":
+            name, sections = rs.read_json_resume(path, text)
+        elif fmt == "rendercv":
+            name, sections = rs.read_rendercv(path, text)
+        else:
+            name, sections = rf.parse_text([text], fmt == "markdown", _is_heading, category_for)
+    resume = _assemble(path, fmt, name, sections)
+    if len(resume.facts) < MIN_FACTS_TO_INGEST:
+        raise ResumeError(f"{path}: only {len(resume.facts)} fact(s) found (need at least {MIN_FACTS_TO_INGEST}); "
+                          "add sections such as Experience, Education and Skills with one item per line")
+    return resume
+
+
+def _count_tokens(cfg: Config, text: str) -> tuple[int, str]:
+    """(token count, how it was counted) with :func:`pipeline.embedded.token_counter`, the
+    counter the dataset's length limits use, so preview and the filters never disagree."""
+    name, count = token_counter(cfg)
+    how = (f"base tokenizer of {cfg.model.base}" if name.startswith("tokenizer:")
+           else f"estimate: 1.3 per word plus punctuation (no local tokenizer for {cfg.model.base})")
+    return count(text), how
+
+
+def format_preview(cfg: Config, resume: Resume) -> str:
+    """Facts grouped per section, a token count of ``resume.text``, and a warning line when it
+    exceeds ``cfg.validation.context_token_warn``. Returns the text to print."""
+    out = [f"resume: {resume.source} ({resume.format})", f"name: {resume.name or '(not found)'}",
+           f"facts: {len(resume.facts)}"]
+    if resume.skipped_sections:
+        out.append("skipped (not about the person): " + ", ".join(resume.skipped_sections))
+    groups: dict[tuple[str, str], list[Fact]] = {}
+    for fact in resume.facts:
+        groups.setdefault((fact.section, fact.category), []).append(fact)
+    for (section, category), facts in groups.items():
+        out.append(f"\n## {section}  [{category}, {len(facts)} facts]")
+        for f in facts:
+            extra = ", ".join(f"{k}={v}" for k, v in f.fields.items() if k != "summary")
+            out.append(f"  {f.id}: {f.text}" + (f"\n      {{{extra}}}" if extra else ""))
+    missing = [c for c in CATEGORIES if not any(f.category == c for f in resume.facts)]
+    if missing:
+        out.append(f"\ncategories without facts: {', '.join(missing)}")
+    tokens, how = _count_tokens(cfg, resume.text)
+    limit = cfg.validation.context_token_warn
+    out.append(f"\ncontext: {tokens} tokens ({how}); warn above {limit}")
+    if tokens > limit:
+        out.append(f"WARNING: the resume text is {tokens} tokens, over validation.context_token_warn={limit}; "
+                   "shorten the resume or raise the knob")
+    return "\n".join(out)
