@@ -10,24 +10,28 @@ Commands:
   chat        ask the ONNX model questions (one, or interactively from stdin)
 
 Every command prints where its artifacts are and what to run next. Bad input exits
-non-zero with one line naming the file or key and the fix.
+non-zero with one line naming the file or key and the fix: 2 for something to fix in the
+input or the setup (including a full disk and a file that is not UTF-8), 1 for a failed
+stage, 130 for Ctrl-C, 143 for SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
+from types import TracebackType
 from typing import TextIO
 
 from pipeline.cache import Artifact
 from pipeline.config import VARIANTS, Config, load_config
-from pipeline.errors import PipelineError, Terminated, sigterm_as_interrupt
+from pipeline.errors import PipelineError, Terminated, disk_full, is_disk_full, sigterm_as_interrupt
 
 # Idle OpenMP threads sleep instead of spinning: on the shared 2-core machine spinning threads
 # made CPU training 5x slower (measured 18 vs 104 tokens/s under load). Set before torch loads.
@@ -137,6 +141,58 @@ def _build_parser(extra: dict[str, Callable] | None = None) -> argparse.Argument
     return parser
 
 
+def _disk_full_cause(exc: BaseException) -> OSError | None:
+    """The disk-full OSError (ENOSPC/EDQUOT) that ``exc`` is or was raised from, if any."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if is_disk_full(cur):
+            return cur  # type: ignore[return-value]
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def _file_in_traceback(tb: TracebackType | None, *, reading: bool) -> Path | None:
+    """The file the innermost frames of ``tb`` were reading or writing, if one can be told.
+
+    Looks, innermost frame first, for an open file object with a name (``open()``, pathlib's
+    ``read_text``/``write_text``, ``json.load(fp)``, ``yaml.safe_load(fp)`` all hold one). For
+    a write, a path in a local variable counts too; for a read (``reading``), only an open
+    file that exists does, so bytes from a socket or a subprocess are never blamed on a file.
+    """
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        values = list(frame.f_locals.values())
+        found = [Path(v.name) for v in values if isinstance(v, io.IOBase) and isinstance(getattr(v, "name", None), str)]
+        if reading:
+            found = [f for f in found if f.is_file()]
+        else:
+            found += [Path(v) for v in values if isinstance(v, PurePath)]
+        if found:
+            return found[0]
+    return None
+
+
+def _disk_full_line(exc: OSError, tb: TracebackType | None) -> str:
+    path = exc.filename or _file_in_traceback(tb, reading=False)
+    if path is None:
+        path = "an output folder (dataset_output, model_output, merged_output, onnx_output, cache_dir, " \
+               "evaluation.eval_data_dir, evaluation.report_output)"
+    return f"error: {disk_full(exc, path)}"
+
+
+def _decode_error_line(exc: UnicodeDecodeError, tb: TracebackType | None) -> str | None:
+    path = _file_in_traceback(tb, reading=True)
+    if path is None:
+        return None
+    return (f"error: {path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "re-save the file as UTF-8 and rerun")
+
+
 COMMANDS: dict[str, Callable] = {
     "config": _cmd_config, "preview": _cmd_preview, "dataset": _cmd_dataset,
     **{name: _cmd_chain for name in _UNTIL},
@@ -159,11 +215,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         with sigterm_as_interrupt():  # SIGTERM (timeout, CI cancel) unwinds like Ctrl-C
             return COMMANDS[args.command](cfg, args)
     except PipelineError as exc:
+        cause = _disk_full_cause(exc) if exc.exit_code != 2 else None
+        if cause is not None:  # a stage failed because the disk is full: something to fix in the setup
+            print(_disk_full_line(cause, cause.__traceback__), file=sys.stderr)
+            return 2
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        print("interrupted: no artifact was marked complete; rerun to continue", file=sys.stderr)
+        # A folder is complete only once its manifest.json exists (pipeline/cache.py): what was
+        # finished before the signal stays, the stage that was running left nothing behind.
+        print("interrupted: artifacts already marked complete are kept; the stage that was running will "
+              "restart on the next run (rerun the command to continue)", file=sys.stderr)
         return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
+    except UnicodeDecodeError as exc:
+        line = _decode_error_line(exc, exc.__traceback__)
+        if line is None:  # not a file the user can re-save: a bug, keep the traceback
+            raise
+        print(line, file=sys.stderr)
+        return 2
+    except Exception as exc:
+        cause = _disk_full_cause(exc)
+        if cause is None:
+            raise
+        print(_disk_full_line(cause, cause.__traceback__), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

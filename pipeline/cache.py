@@ -14,7 +14,6 @@ Used by every stage module; nothing to run on its own.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
@@ -29,7 +28,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, disk_full, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +42,18 @@ def write_atomic(path: Path, text: str) -> None:
 
     Raises:
         OSError: the folder is not writable or the disk is full; the temporary file is removed
-            and ``path`` keeps its old content.
+            and ``path`` keeps its old content. ``filename`` is ``path`` when the OS left it
+            unset (a failed write names no file), so the CLI can name the file.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)
         raise
 
 
@@ -152,10 +154,9 @@ def build(stage: str, root: Path, key: str, builder: Callable[[Path], Mapping[st
             os.replace(tmp, final)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            if exc.errno == errno.ENOSPC:
-                raise PipelineError(f"{stage}: disk full while writing the artifact under {root}; free "
-                                    "space and rerun the command with --force (nothing was marked "
-                                    "complete)") from exc
+            if is_disk_full(exc):
+                raise disk_full(exc, f"the artifact under {root}", what=stage,
+                                rerun="rerun the command with --force (nothing was marked complete)") from exc
             raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -8,8 +8,9 @@ whose entries are deep-merged over them (``cpu`` is the embedded default that fi
 explicit ``profile=`` argument (CLI ``--profile``, pytest ``--rc-profile``), the
 ``RESUME_PROFILE`` environment variable, then ``default_profile`` in the file.
 
-Every problem in a file (unknown key, wrong type, out-of-range value) is collected into
-one :class:`ConfigError` whose message lists each dotted key path with its fix.
+Every problem in a file (unknown key, wrong type, out-of-range value, an output folder of
+the active profile that cannot be created or written) is collected into one
+:class:`ConfigError` whose message lists each dotted key path with its fix.
 """
 
 from __future__ import annotations
@@ -28,10 +29,23 @@ from pipeline.errors import ConfigError
 
 PROFILE_ENV = "RESUME_PROFILE"
 VARIANTS = ("model.onnx", "model_int8.onnx", "model_uint8.onnx", "model_q4.onnx")
+# Every folder the pipeline writes into (dotted key paths); load_config checks them up front.
+OUTPUT_FOLDERS = ("dataset_output", "model_output", "merged_output", "onnx_output", "cache_dir",
+                  "evaluation.eval_data_dir", "evaluation.report_output")
+# Kernel filesystems that hold no files; /dev/shm is an ordinary tmpfs and stays allowed.
+_VIRTUAL_FS = (Path("/proc"), Path("/sys"), Path("/dev"))
+_VIRTUAL_FS_ALLOWED = (Path("/dev/shm"),)
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_blank(v: str) -> str:
+    """Reject a value that is empty or only whitespace (min_length=1 lets "   " through)."""
+    if not v.strip():
+        raise ValueError("must not be blank; set a value")
+    return v
 
 
 class ServerConfig(_Section):
@@ -120,7 +134,7 @@ class DatasetConfig(_Section):
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(
                 f"bad placeholder {exc}; use only {{person_name}} and {{person_full_name}} "
-                "(double braces {{{{ }}}} for literal braces)") from exc
+                "(double braces {{ }} for literal braces)") from exc
         return v
 
 
@@ -249,20 +263,26 @@ class Thresholds(_Section):
 class EvaluationSection(_Section):
     seed: int = 88
     smoke_samples: int = Field(50, ge=1)
-    full_samples_per_set: int = Field(300, ge=1)
     max_new_tokens: int = Field(128, ge=1)
     batch_size: int = Field(8, ge=1, le=64, description=(
         "prompts per generate_batch call in the quality pass (1 = one at a time); latency "
         "gates always send one request at a time"))
     latency_rounds: int = Field(20, ge=2, le=1000, description=(
         "benchmark rounds (one request each, cycling over the sampled cases) per p95 latency gate"))
-    report_output: str = "reports"
-    eval_data_dir: str = "data/eval"
+    bootstrap_resamples: int = Field(2000, ge=100, le=100_000, description=(
+        "bootstrap resamples behind every metric's 95% confidence interval (seeded with evaluation.seed)"))
+    report_output: str = Field("reports", min_length=1)
+    eval_data_dir: str = Field("data/eval", min_length=1)
     refusal_markers: tuple[str, ...] = Field(min_length=1, default=(
         "I don't know", "I do not know", "not in the resume", "I can't answer", "I cannot answer",
     ))
     hub: HubSection = HubSection()
     thresholds: Thresholds = Thresholds()
+
+    @field_validator("report_output", "eval_data_dir")
+    @classmethod
+    def _folder_not_blank(cls, v: str) -> str:
+        return _not_blank(v)
 
 
 class Config(_Section):
@@ -293,6 +313,12 @@ class Config(_Section):
     export: ExportSection = ExportSection()
     quantization: QuantizationSection = QuantizationSection()
     evaluation: EvaluationSection = EvaluationSection()
+
+    @field_validator("person_name", "person_full_name", "resume_path", "dataset_output", "model_output",
+                     "merged_output", "onnx_output", "cache_dir")
+    @classmethod
+    def _text_not_blank(cls, v: str) -> str:
+        return _not_blank(v)
 
     def path(self, value: str | os.PathLike[str]) -> Path:
         """Resolve a path from the config against the config file's folder."""
@@ -358,7 +384,7 @@ def _format_errors(source: str, exc: ValidationError, prefix: str = "") -> list[
         elif kind == "missing":
             fix = "required key is missing: add it"
         else:
-            fix = err["msg"]
+            fix = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
             if "input" in err and not isinstance(err["input"], (dict, list)):
                 fix += f" (got {err['input']!r})"
         lines.append(f"  {loc}: {fix}")
@@ -377,6 +403,65 @@ def _touches(block: Any, line: str) -> bool:
     return True
 
 
+def _output_folder_problem(key: str, folder: Path) -> str | None:
+    """Why the pipeline could not create and write ``folder`` (setting ``key``), or None.
+
+    Creates nothing: the folder itself, or else its nearest existing ancestor, must be a
+    writable directory, not on a kernel filesystem (/proc, /sys, /dev) and not below a file.
+    """
+    fix = f"point {key} at a folder you can write"
+    try:
+        real = Path(os.path.realpath(folder))
+    except (OSError, ValueError) as exc:
+        return f"  {key}: {folder} is not a usable path ({exc}); {fix}"
+    for top in _VIRTUAL_FS:
+        if (real == top or top in real.parents) and not any(
+                real == ok or ok in real.parents for ok in _VIRTUAL_FS_ALLOWED):
+            return f"  {key}: {folder} is under {top}, a virtual filesystem that holds no files; {fix}"
+    existing = folder
+    while not os.path.exists(existing):  # os.path: False (not an exception) on ENOTDIR, EACCES, ...
+        if os.path.islink(existing):
+            return f"  {key}: {existing} is a broken symbolic link; fix the link or {fix}"
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not os.path.isdir(existing):
+        if existing == folder:
+            return f"  {key}: {folder} is a file, not a folder; {fix}"
+        return f"  {key}: {folder} is below the regular file {existing}, so it cannot be created; {fix}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "folder" if existing == folder else f"folder's nearest existing parent {existing}"
+        return f"  {key}: the {what} is not writable; fix its permissions or {fix}"
+    return None
+
+
+def _output_folder_problems(root: Path, values: dict[str, Any]) -> list[str]:
+    """One problem line per unusable folder in ``values`` (dotted key → path as written)."""
+    problems = []
+    for key in OUTPUT_FOLDERS:
+        value = values.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue  # a wrong type or a blank value is reported by the schema
+        folder = Path(value).expanduser()
+        problem = _output_folder_problem(key, folder if folder.is_absolute() else root / folder)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _output_folder_values(merged: dict[str, Any]) -> dict[str, Any]:
+    """The output folder settings of a merged (not yet validated) config, defaults filled in."""
+    values = {}
+    for key in OUTPUT_FOLDERS:
+        section, model, data = key.rpartition(".")[0], Config, merged
+        if section:
+            model = EvaluationSection
+            data = merged.get(section) if isinstance(merged.get(section), dict) else {}
+        name = key.rpartition(".")[2]
+        values[key] = data.get(name, model.model_fields[name].default)
+    return values
+
+
 def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | None = None,
                 overrides: dict[str, Any] | None = None) -> Config:
     """Read, merge and validate a config file.
@@ -390,16 +475,28 @@ def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | Non
         The frozen :class:`Config` of the active profile.
 
     Raises:
-        ConfigError: file missing, not YAML, not a mapping, unknown profile, or any invalid
-            key; the message lists every problem with its dotted key path and fix.
+        ConfigError: file missing, not UTF-8, not YAML, not a mapping, unknown profile, any
+            invalid key, or an output folder (:data:`OUTPUT_FOLDERS`) of the active profile
+            that cannot be created or written; the message lists every problem with its
+            dotted key path and fix.
     """
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"{file}: config file not found; check the config path "
                           "(CLI --config, pytest --rc-config) or copy config.yaml from the repository")
     try:
-        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror}); fix its permissions") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{file}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); re-save "
+                          "the file as UTF-8 (e.g. in your editor: save with encoding UTF-8)") from exc
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         what = getattr(exc, "problem", None) or str(exc)
@@ -432,6 +529,9 @@ def load_config(path: str | os.PathLike[str] = "config.yaml", profile: str | Non
     except ValidationError as exc:
         problems.extend(_format_errors(str(file), exc))
         cfg = None
+    # The active profile's output folders must be creatable and writable now, not after a
+    # stage has run (inactive profiles may name folders that exist only where they run).
+    problems.extend(_output_folder_problems(merged["root"], _output_folder_values(merged)))
     # The other profiles are checked too, so a typo there is found now, not on a later run.
     # A problem they share with the active profile (a bad top-level value) is listed once.
     active = set(problems)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -122,3 +125,112 @@ def test_the_same_problem_in_two_inactive_profiles_names_both(write_config):
         load_config(path, profile="cpu")
     msg = str(exc.value)
     assert "profiles.b → quantization.op_types" in msg and "profiles.full → quantization.op_types" in msg, msg
+
+
+# --- output folders are checked when the config is loaded -------------------------------------
+
+_FOLDER_KEYS = ("dataset_output", "model_output", "merged_output", "onnx_output", "cache_dir",
+                "evaluation.eval_data_dir", "evaluation.report_output")
+
+
+def _nested(key: str, value) -> dict:
+    section, _, name = key.rpartition(".")
+    return {section: {name: value}} if section else {name: value}
+
+
+@pytest.mark.parametrize("key", _FOLDER_KEYS)
+@pytest.mark.parametrize("where, fragment", [
+    ("/proc/resume-chat-out", "under /proc, a virtual filesystem"),
+    ("/sys/resume-chat-out", "under /sys, a virtual filesystem"),
+    ("/dev/resume-chat-out", "under /dev, a virtual filesystem"),
+    ("{file}/below", "below the regular file"),
+    ("{file}", "is a file, not a folder"),
+])
+def test_unusable_output_folders_are_rejected_at_load(write_config, tmp_path, key, where, fragment):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    path = write_config(_nested(key, where.format(file=blocker)))
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    msg = str(exc.value)
+    assert f"{key}: " in msg and fragment in msg and f"point {key} at a folder" in msg, msg
+    assert blocker.read_text() == "x"
+
+
+def test_every_unusable_folder_is_listed_and_nothing_is_created(write_config, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    path = write_config({"dataset_output": "/proc/x/ds", "cache_dir": str(blocker / "cache"),
+                         "evaluation": {"eval_data_dir": str(blocker / "eval")}, "sft": {"epochs": -1}})
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    msg = str(exc.value)
+    assert "4 problem(s)" in msg and "sft.epochs" in msg, msg
+    for key in ("dataset_output", "cache_dir", "evaluation.eval_data_dir"):
+        assert f"  {key}: " in msg, msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "config.yaml"]
+
+
+def test_valid_missing_output_folders_are_not_created_by_loading(write_config, tmp_path):
+    cfg = load_config(write_config({"dataset_output": str(tmp_path / "deep" / "er" / "ds")}))
+    assert cfg.dataset_output.endswith("ds") and not (tmp_path / "deep").exists()
+
+
+def test_a_folder_without_write_permission_is_rejected(write_config, tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr("pipeline.config.os.access",
+                        lambda p, mode: False if os.fspath(p) == str(locked) else real_access(p, mode))
+    with pytest.raises(ConfigError, match=r"dataset_output: the folder's nearest existing parent .*locked "
+                                          r"is not writable; fix its permissions"):
+        load_config(write_config({"dataset_output": str(locked / "ds")}))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write into any folder")
+def test_a_read_only_folder_is_rejected(write_config, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(ConfigError, match=r"evaluation\.report_output: .* not writable"):
+            load_config(write_config({"evaluation": {"report_output": str(locked / "reports")}}))
+    finally:
+        locked.chmod(0o755)
+
+
+def test_inactive_profiles_may_name_folders_that_do_not_exist_here(write_config, tmp_path):
+    path = write_config(profile="cpu")
+    raw = yaml.safe_load(path.read_text())
+    raw["profiles"]["full"] = {"dataset_output": "/proc/only-on-the-cluster", "cache_dir": "/sys/x"}
+    path.write_text(yaml.safe_dump(raw))
+    assert load_config(path, profile="cpu").profile == "cpu"
+    with pytest.raises(ConfigError, match=r"dataset_output: .*under /proc"):
+        load_config(path, profile="full")
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+def test_latin1_config_says_resave_as_utf8(write_config):
+    path = write_config()
+    path.write_bytes(path.read_bytes().replace(b"person_name: Maya", "person_name: Mayé".encode("latin-1")))
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    msg = str(exc.value)
+    assert str(path) in msg and "UTF-8" in msg and "re-save" in msg and "0xe9" in msg, msg
+    assert "not valid YAML" not in msg and "fix the syntax" not in msg
+
+
+def test_placeholder_hint_shows_two_braces(write_config):
+    with pytest.raises(ConfigError) as exc:
+        load_config(write_config({"dataset": {"system_prompt": "About {nobody}"}}))
+    msg = str(exc.value)
+    assert "{{ }}" in msg and "{{{" not in msg, msg
+
+
+@pytest.mark.parametrize("key", ["person_name", "person_full_name", "resume_path", "dataset_output",
+                                 "evaluation.eval_data_dir"])
+@pytest.mark.parametrize("value", ["   ", "\t", " \n "])
+def test_blank_values_are_rejected(write_config, key, value):
+    with pytest.raises(ConfigError, match=re.escape(key) + ": .*must not be blank"):
+        load_config(write_config(_nested(key, value)))

@@ -541,3 +541,118 @@ def test_train_phrasings_are_not_near_copies_of_eval_phrasings():
                     if len(a & b) / len(a | b) >= 0.65:
                         close.append(f"{cat}.{intent}: {t!r} ~ {e!r}")
     assert not close, close
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(group=_TEXT, question=_TEXT)
+def test_sample_ids_never_read_as_pii(group, question):
+    """Sample ids are hashes: the publish PII scan must never see a phone number (or anything) in one."""
+    from pipeline.resume.pii import find_pii
+
+    sid = dataset._sample_id(Sample(question=question, answer="a", category="education", fact_id="f",
+                                    template="t", group=group, behavior="answer"))
+    assert sid.startswith("s") and len(sid) == 13
+    assert find_pii(sid) == [] and find_pii(json.dumps({"id": sid, "x": 1})) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(digest=st.text("0123456789abcdef", min_size=12, max_size=12))
+def test_every_hex_digest_id_is_pii_free(digest):
+    """Also the rare digests (all digits, digits then letters) the property above seldom draws."""
+    from pipeline.resume.pii import find_pii
+
+    sid = dataset.SAMPLE_ID_PREFIX + digest
+    assert find_pii(sid) == [] and find_pii(f'{{"id": "{sid}", "question": "Q?"}}') == []
+
+
+_CASE = {"id": "g1", "category": "education", "question": "Where did Maya study?",
+         "reference_answer": "At KTH.", "expected_behavior": "answer", "tags": []}
+
+
+@pytest.mark.parametrize("bad", [{"id": ""}, {"tags": "kw:KTH"}, {"tags": None}, {"question": 7},
+                                 {"reference_answer": None}])
+def test_kept_eval_set_is_checked_like_the_harness_checks_it(write_config, bad):
+    """A kept eval set the harness would refuse must not be "kept (N cases)" with exit 0."""
+    from pipeline.resume.ingest import ingest
+
+    cfg = load_config(write_config())
+    folder = cfg.path(cfg.evaluation.eval_data_dir)
+    folder.mkdir(parents=True)
+    lines = [json.dumps({**_CASE, "id": f"g{i}"}) for i in range(3)] + [json.dumps({**_CASE, "id": "g9", **bad})]
+    (folder / "golden.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    field = next(iter(bad))
+    with pytest.raises(DatasetError, match=rf"golden.jsonl:4: field {field}: .*--overwrite-eval-sets"):
+        eval_sets.bootstrap(cfg, ingest(cfg.path(cfg.resume_path)))
+    with pytest.raises(DatasetError, match=rf"golden.jsonl:4: field {field}"):  # before any dataset work
+        eval_sets.check_folder(cfg)
+    eval_sets.check_folder(cfg, overwrite=True)  # --overwrite-eval-sets rewrites it
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{\x00", b"not json", b"[1, 2]"])
+def test_unreadable_source_json_is_a_clean_error(write_config, content):
+    cfg = load_config(write_config())
+    folder = cfg.path(cfg.evaluation.eval_data_dir)
+    folder.mkdir(parents=True)
+    (folder / eval_sets.SOURCE).write_bytes(content)
+    with pytest.raises(DatasetError, match=r"source\.json: not .*delete it or rerun with --overwrite-eval-sets"):
+        eval_sets.check_folder(cfg)
+    eval_sets.check_folder(cfg, overwrite=True)
+
+
+def test_eval_sets_are_written_atomically(write_config, monkeypatch):
+    from pipeline.cache import write_atomic
+    from pipeline.resume.ingest import ingest
+
+    cfg = load_config(write_config())
+    written = []
+
+    def recording(path, text):
+        written.append(Path(path).name)
+        return write_atomic(path, text)
+
+    monkeypatch.setattr(eval_sets, "write_atomic", recording)
+    status = eval_sets.bootstrap(cfg, ingest(cfg.path(cfg.resume_path)))
+    assert sorted(written) == sorted([*eval_sets.FILES, eval_sets.SOURCE])
+    assert all(v.startswith("written") for v in status.values())
+    folder = cfg.path(cfg.evaluation.eval_data_dir)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(written)  # no temp files left behind
+
+
+_IGNORED_BY_TEMPLATE = [
+    {"dataset": {"temperatures": {"question": 0.3}}}, {"dataset": {"temperatures": {"answer": 0.6}}},
+    {"dataset": {"temperatures": {"variation": 0.2}}}, {"llm_defaults": {"temperature": 0.1}},
+    {"llm_defaults": {"max_tokens": 99}}, {"llm_defaults": {"variation_max_tokens": 77}},
+    {"llm_defaults": {"long_question_skip_prob": 0.9}}, {"llm_defaults": {"stop_sequences": ["</s>"]}},
+    {"server": {"port": 9999}}, {"server": {"host": "http://10.0.0.2"}}, {"server": {"timeout": 5}},
+    {"server": {"managed": True}}, {"server": {"managed_model": "other.gguf"}}, {"server": {"slots": 4}},
+]
+
+
+def _merged(*parts: dict) -> dict:
+    out: dict = {}
+    for part in parts:
+        for key, value in part.items():
+            out[key] = _merged(out.get(key) or {}, value) if isinstance(value, dict) else value
+    return out
+
+
+@pytest.mark.parametrize("backend", ["template", "llm"])
+@pytest.mark.parametrize("change", _IGNORED_BY_TEMPLATE, ids=lambda c: json.dumps(c))
+def test_knobs_a_backend_ignores_stay_out_of_its_cache_key(write_config, backend, change):
+    """Template backend: sampling/server knobs must not rebuild the dataset (and retrain); llm: they must."""
+    base = {"dataset": {"backend": backend}}
+    key = dataset._key(load_config(write_config(base)), "r" * 64)[0]
+    moved = dataset._key(load_config(write_config(_merged(base, change))), "r" * 64)[0]
+    assert (moved == key) == (backend == "template")
+
+
+@pytest.mark.parametrize("backend", ["template", "llm"])
+def test_hub_id_and_used_knobs_in_the_key(write_config, backend):
+    base = {"dataset": {"backend": backend}}
+    key = dataset._key(load_config(write_config(base)), "r" * 64)[0]
+    assert dataset._key(load_config(write_config(_merged(base, {"dataset": {"hub_id": "a/b"}}))), "r" * 64)[0] == key
+    for used in ({"dataset": {"seed": 1}}, {"generation_limits": {"max_question_words": 9}}):
+        assert dataset._key(load_config(write_config(_merged(base, used))), "r" * 64)[0] != key

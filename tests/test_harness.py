@@ -47,6 +47,40 @@ def test_malformed_line_names_file_and_line(tmp_path, line, reason):
         harness_cases.load_eval_set(path, "golden")
 
 
+
+_LAX = [  # lines the dataset stage used to keep ("golden.jsonl kept (30 cases)") while the harness refused
+    ({**GOOD, "id": "   "}, "field id"),
+    ({**GOOD, "tags": "kw:Uppsala"}, "field tags"),
+    ({**GOOD, "tags": None}, "field tags"),
+    ({**GOOD, "question": 42}, "field question"),
+    ({**GOOD, "reference_answer": None}, "field reference_answer"),
+    ({**GOOD, "category": ["education"]}, "field category"),
+]
+
+
+@pytest.mark.parametrize(("row", "reason"), _LAX)
+def test_dataset_stage_and_harness_reject_the_same_lines(tmp_path, row, reason):
+    """One validator (pipeline.dataset.eval_sets.CaseLine): both stages refuse, naming file:line and the fix."""
+    from pipeline.dataset import eval_sets
+
+    path = _write_jsonl(tmp_path / "golden.jsonl", [GOOD, row])
+    for load in (eval_sets.validate, lambda p: harness_cases.load_eval_set(p, "golden")):
+        with pytest.raises(DatasetError, match=rf"golden.jsonl:2: {reason}: .*; .*(set|give) .*--overwrite-eval-sets"):
+            load(path)
+
+
+def test_dataset_stage_and_harness_accept_the_same_lines(tmp_path):
+    from pipeline.dataset import eval_sets
+
+    rows = [GOOD, {k: v for k, v in {**GOOD, "id": "g2"}.items() if k != "tags"},
+            {**GOOD, "id": "g3", "reference_answer": "", "expected_behavior": "refuse", "note": "hand-made"}]
+    path = _write_jsonl(tmp_path / "golden.jsonl", rows)
+    assert eval_sets.validate(path) == len(harness_cases.load_eval_set(path, "golden")) == 3
+    path.write_bytes(b'{"id": "g\xff"}\n')
+    for load in (eval_sets.validate, lambda p: harness_cases.load_eval_set(p, "golden")):
+        with pytest.raises(DatasetError, match="golden.jsonl: not UTF-8.*save the file as UTF-8"):
+            load(path)
+
 def test_duplicate_id_and_missing_file(tmp_path):
     path = _write_jsonl(tmp_path / "ood.jsonl", [GOOD, GOOD])
     with pytest.raises(DatasetError, match=r"ood.jsonl:2: duplicate id 'g1' \(first on line 1\)"):

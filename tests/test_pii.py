@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -58,6 +59,56 @@ def test_pii_formats_are_scrubbed(text, secret):
     "latency of 12 ms on 3 cores", "0.91 macro F1",
 ])
 def test_resume_numbers_survive(text):
+    assert scrub(text) == text
+    assert find_pii(text) == []
+
+
+@pytest.mark.parametrize("text, secrets", [
+    ("write to name dot surname at company dot se", ["surname", "company"]),
+    ("jane [at] example [dot] com", ["jane", "example"]),
+    ("jane(at)example(dot)com", ["jane", "example"]),
+    ("Mail: Jane.Doe {at} Example {dot} org", ["Jane.Doe", "Example"]),
+    ("maya at northwind dot se", ["maya", "northwind"]),
+    ("4000 15th Ave NE, Seattle, WA 98105", ["4000", "15th", "NE", "98105"]),
+    ("88 N 1st Street, Apt 4", ["88", "1st Street"]),
+    ("12 Rue de Rivoli, 75001 Paris", ["Rivoli", "75001", "Paris"]),
+    ("3 bis avenue des Champs, 75008 Paris", ["Champs", "75008"]),
+    ("Flat 2, 10 Downing Street, London SW1A 2AA", ["Downing", "SW1A", "2AA"]),
+    ("221B Baker Street, London NW1 6XE", ["Baker", "NW1", "6XE"]),
+    ("Manchester M1 1AE, UK", ["M1 1AE", "1AE"]),
+    ("EC1A1BB", ["EC1A1BB"]),
+    ("Skype live:jane.doe_1", ["jane.doe_1", "live:"]),
+    ("Skype: live:.cid.9f2a11", ["9f2a11"]),
+    ("Slack handle jane.doe", ["jane.doe"]),
+    ("Slack handle: @jane", ["jane"]),
+    ("Discord name#1234", ["name#1234", "1234"]),
+    ("Discord: mayabuilds#0042", ["mayabuilds", "0042"]),
+    ("Personnummer 19850312-1234", ["19850312", "1234"]),
+    ("born 850312-1234", ["850312-1234"]),
+    ("id 198503121234", ["198503121234"]),
+    ("Passport No. X1234567", ["X1234567"]),
+    ("passport number: 123456789", ["123456789"]),
+    ("SSN 123-45-6789", ["6789"]),
+    ("mobile 07700 900123", ["900123"]),
+    ("Tel. 030 12345678", ["12345678"]),
+])
+def test_more_pii_formats_are_scrubbed(text, secrets):
+    out = scrub(text)
+    reported = " ".join(find_pii(text))
+    for secret in secrets:
+        assert secret not in out, (secret, out)
+        assert secret in reported, (secret, reported)
+    assert scrub(out) == out and find_pii(out) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Raised $18M Series A", "raised $1 200 000 in seed funding", "a budget of €2.5M", "SEK 450 000 saved",
+    "on 12.03.2021", "03.2021 – 06.2023", "03.2021 - 06.2023", "won 1st place in 2019", "took 2 place settings",
+    "GitHub Actions and Slack integrations", "fixed PR#1234 and issue #55", "Stored on S3 2GB", "H100 80GB",
+    "1234567 users", "Patent US 11234567 B2", "Worked at Northwind dot com era startups",
+    "Passport to success: mentoring 40 juniors", "rated 4.8/5.0 by 1,200 users", "Top 5% of 3000 applicants",
+])
+def test_more_resume_text_survives(text):
     assert scrub(text) == text
     assert find_pii(text) == []
 
@@ -124,3 +175,50 @@ def test_resume_numbers_always_survive(year, end, month, pct, count, unit, gpa):
     out = scrub(text)
     for token in (f"{year}-{month:02d}", str(end), gpa, pct, f"{count}{unit}+"):
         assert token in out
+
+
+# ---------------------------------------------------------------- long tokens (linear time, correct output)
+_b64 = st.binary(min_size=2_000, max_size=40_000).map(lambda b: base64.b64encode(b).decode())
+_PII_SNIPPETS = [("jane@example.com", "[email]"), ("+46 70 123 45 67", "[phone]"), ("(415) 555-0142", "[phone]"),
+                 ("https://maya.dev/cv", "[url]"), ("jane [at] example [dot] com", "[email]"),
+                 ("Passport No. X1234567", "Passport No. [id]"), ("@mayabuilds", "[handle]")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(token=_b64, prefix=st.sampled_from(["", "![photo](data:image/png;base64,", "photo: "]),
+       snippet=st.sampled_from(_PII_SNIPPETS))
+def test_long_tokens_scrub_correctly(token, prefix, snippet):
+    """A long base64 token (a photo inlined in Markdown) is left alone, and PII beside it is still
+    replaced exactly: the output is the token, the placeholder, the token."""
+    line = prefix + token
+    assert scrub(line) == line
+    assert find_pii(line) == []
+    value, placeholder = snippet
+    assert scrub(f"{line} {value} {token}") == f"{line} {placeholder} {token}"
+    assert value.split()[-1] in " ".join(find_pii(f"{line} {value} {token}"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(chunk=st.text(alphabet=st.sampled_from(list("abcXYZ0123456789-_")), min_size=1, max_size=300),
+       length=st.integers(5_000, 40_000))
+def test_long_tokens_without_separators_stay(chunk, length):
+    """No '@', dot, space or '+' in it: nothing in such a token can be PII, however long."""
+    token = "x" + (chunk * (length // len(chunk) + 1))[:length] + "x"
+    assert scrub(token) == token
+    assert find_pii(token) == []
+
+
+_mixed = st.lists(st.one_of(_texts, st.sampled_from([v for v, _ in _PII_SNIPPETS]
+                                                    + ["SW1A 2AA", "850312-1234", "name#1234"])), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=_mixed)
+def test_find_pii_reports_what_scrub_removes(parts):
+    """find_pii and scrub share one code path: text is unchanged exactly when nothing is reported,
+    and every reported value is gone from the output."""
+    text = " ".join(parts)
+    out, found = scrub(text), find_pii(text)
+    assert (out == text) == (found == [])
+    for value in found:
+        assert value in text and value not in out, (value, out)

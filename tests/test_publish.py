@@ -20,7 +20,12 @@ import pytest
 from pipeline.__main__ import main
 from pipeline.cache import Artifact, file_sha256
 from pipeline.config import VARIANTS
-from pipeline.publish.cards import EMBEDDED_BASE_ID, split_front_matter
+from pipeline.publish.cards import (
+    EMBEDDED_BASE_ID,
+    render_dataset_card,
+    render_model_card,
+    split_front_matter,
+)
 from pipeline.publish.publish import contact_values, scan_tree
 
 FAKE_TOKEN = "hf_fakeTOKENvalue0123456789abcdefABCDEF"
@@ -97,7 +102,7 @@ def _write_report(root: Path, *, overall: str = "PASS", onnx_key: str = "o" * 64
 def env(tmp_path, write_config, monkeypatch):
     """A config in tmp_path, fake artifacts behind run_chain, and a clean Hub environment."""
     arts = _fake_artifacts(tmp_path / "arts")
-    monkeypatch.setattr("pipeline.chain.run_chain", lambda cfg, until="onnx", **kw: arts)
+    monkeypatch.setattr("pipeline.publish.publish.run_chain", lambda cfg, until="onnx", **kw: arts)
     monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     cfg = write_config({"model": {"hub_id": "me/model-x"}, "dataset": {"hub_id": "me/data-x"},
@@ -163,6 +168,36 @@ def test_dataset_dry_run_and_card(env):
     assert "3 samples, 2 train / 1 validation" in body and "0.97" in body
     assert json.loads((stage / "metadata.json").read_text())["resume"]["path"] == "resume.md"
 
+
+
+@pytest.mark.parametrize("allow_failing", [True, False])
+def test_cards_render_without_a_report(write_config, allow_failing):
+    """No eval report (``publish --allow-failing`` without one): both cards render and say so."""
+    from pipeline.config import load_config
+
+    cfg = load_config(write_config())
+    metadata = {"profile": "cpu", "backend": "template", "total": 3, "train": 2, "validation": 1,
+                "grounding_rate": 1.0, "refusal_share": 0.33,
+                "counts_per_split": {"train": {"education": 2}, "validation": {"education": 1}}}
+    cards = [render_dataset_card(cfg, metadata, None, repo_id="me/data-x", model_id="me/model-x",
+                                 allow_failing=allow_failing),
+             render_model_card(cfg, None, repo_id="me/model-x", dataset_id="me/data-x",
+                               onnx_files=list(VARIANTS), allow_failing=allow_failing)]
+    for card in cards:
+        meta, body = split_front_matter(card)
+        assert "no evaluation report" in body.lower()
+        assert "model-index" not in meta and "None" not in body
+        assert ("Warning" in body) == allow_failing
+
+
+def test_dataset_dry_run_without_report_allow_failing(env, capsys):
+    stage = env["tmp"] / "staged"
+    assert _publish(env, "dataset", "--dry-run", "--allow-failing", "--stage-dir", str(stage)) == 0
+    assert "no evaluation report" in (stage / "README.md").read_text(encoding="utf-8").lower()
+    stage = env["tmp"] / "staged-model"
+    assert _publish(env, "model", "--dry-run", "--allow-failing", "--stage-dir", str(stage)) == 0
+    assert "no evaluation report" in (stage / "README.md").read_text(encoding="utf-8").lower()
+    assert "(no eval report)" in capsys.readouterr().out
 
 def test_refuses_without_report(env, capsys):
     assert _publish(env, "model", "--dry-run") == 1
@@ -231,7 +266,7 @@ def test_pii_scan_blocks_resume_email(tmp_path, write_config, monkeypatch, capsy
     resume = shared_dir / "resumes" / "richard_hendriks.resume.json"
     email = json.loads(resume.read_text())["basics"]["email"]
     arts = _fake_artifacts(tmp_path / "arts", extra_onnx_file=("notes.txt", f"line one\nline two\nmail {email}\n"))
-    monkeypatch.setattr("pipeline.chain.run_chain", lambda cfg, until="onnx", **kw: arts)
+    monkeypatch.setattr("pipeline.publish.publish.run_chain", lambda cfg, until="onnx", **kw: arts)
     _write_report(tmp_path / "reports")
     cfg = write_config({"resume_path": str(resume)})
     assert main(["publish", "model", "--dry-run", "--config", str(cfg)]) == 1
@@ -250,6 +285,42 @@ def test_scan_matches_contact_values_in_any_format(tmp_path, shared_dir):
     found = scan_tree(tree, contacts)
     assert {(f.path, f.line) for f in found} == {("a.json", 1), ("a.json", 2)}
 
+
+
+def _all_digit_sample():
+    """A sample whose sha1 hash prefix is all digits (the old id would read as a phone number)."""
+    import hashlib
+
+    from pipeline.dataset.samples import Sample
+
+    for i in range(100_000):
+        s = Sample(question=f"Where did Maya work in {i}?", answer="a", category="work_experience",
+                   fact_id="f", template="t", group=f"g{i}", behavior="answer")
+        if hashlib.sha1(f"{s.group}\n{s.question}".encode()).hexdigest()[:12].isdigit():
+            return s
+    raise AssertionError("no all-digit hash found")
+
+
+def test_sample_ids_are_not_pii_and_the_id_column_is_skipped(tmp_path):
+    from pipeline.dataset.build import _sample_id
+    from pipeline.resume.pii import find_pii
+
+    sample = _all_digit_sample()
+    new_id = _sample_id(sample)
+    assert not find_pii(new_id) and not find_pii(json.dumps({"id": new_id}))
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    old_id = new_id[1:]  # the GENERATOR_VERSION 2 form: 12 bare digits here
+    assert find_pii(json.dumps({"id": old_id}))
+    row = {"id": old_id, "question": "Where did Maya work?", "answer": "At Acme."}
+    (tree / "train.jsonl").write_text(json.dumps(row) + "\n" + json.dumps({"id": new_id}) + "\n")
+    assert scan_tree(tree, []) == []
+    # other columns, other files and ids of another form are still scanned
+    (tree / "validation.jsonl").write_text(json.dumps({"id": "call +46 70 123 45 67", "q": "x"}) + "\n"
+                                           + json.dumps({"id": new_id, "answer": "mail maya@example.com"}) + "\n")
+    (tree / "notes.jsonl").write_text(json.dumps({"id": old_id}) + "\n")
+    found = {(f.path, f.line) for f in scan_tree(tree, [])}
+    assert found == {("validation.jsonl", 1), ("validation.jsonl", 2), ("notes.jsonl", 1)}
 
 # -- chat ----------------------------------------------------------------------------------------
 

@@ -46,14 +46,24 @@ log = logging.getLogger(__name__)
 
 STAGE = "dataset"
 # Part of the cache key: bump it when the same config and resume would now give other rows
-# (2: lower-case noise keeps "C++"/"3.97"; a no-op noise leaves the question clean).
-GENERATOR_VERSION = 2
+# (2: lower-case noise keeps "C++"/"3.97"; a no-op noise leaves the question clean;
+# 3: sample ids are "s" + hex, never all digits).
+GENERATOR_VERSION = 3
 MIN_FACTS_FOR_DATASET = 8  # fewer facts than this cannot teach more than a handful of answers
 
 
 # -- writing ------------------------------------------------------------------------------------
+SAMPLE_ID_PREFIX = "s"
+
+
 def _sample_id(s: Sample) -> str:
-    return hashlib.sha1(f"{s.group}\n{s.question}".encode()).hexdigest()[:12]
+    """``s`` + 12 hex digits of the sha1 of group and question, e.g. ``s3f09a1c27be4``.
+
+    The letter directly before the hex (no separator) keeps an id from ever reading as a
+    phone number to :func:`pipeline.resume.pii.find_pii`: a bare 12-digit hash prefix such as
+    ``688668792787`` did, which blocked every publish with a false PII hit.
+    """
+    return SAMPLE_ID_PREFIX + hashlib.sha1(f"{s.group}\n{s.question}".encode()).hexdigest()[:12]
 
 
 def _rows(cfg: Config, samples: Sequence[Sample]) -> list[dict[str, Any]]:
@@ -140,11 +150,19 @@ def _backend(cfg: Config):
     return llm.generate if cfg.dataset.backend == "llm" else template.generate
 
 
+_LLM_ONLY_DATASET_KNOBS = ("temperatures",)  # dataset.* read by the llm backend only
+
+
 def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
-    """Cache key over the config sections used, the resume bytes, the phrasings file and
-    :data:`GENERATOR_VERSION`."""
+    """Cache key over the config sections the backend uses, the resume bytes, the phrasings file
+    and :data:`GENERATOR_VERSION`.
+
+    Knobs a backend ignores stay out of its key, so moving them never rebuilds the dataset (and
+    retrains the model): ``dataset.hub_id`` (publishing only) is never in it; the sampling and
+    server knobs (``dataset.temperatures``, ``llm_defaults``, ``server``) only with ``backend: llm``.
+    """
     sections: dict[str, Any] = {
-        "dataset": cfg.dataset.model_dump(mode="json"),
+        "dataset": cfg.dataset.model_dump(mode="json", exclude={"hub_id", *_LLM_ONLY_DATASET_KNOBS}),
         "generation_limits": cfg.generation_limits.model_dump(mode="json"),
         "person_name": cfg.person_name, "person_full_name": cfg.person_full_name,
         "system_prompt": cfg.system_prompt,
@@ -152,7 +170,9 @@ def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
         "tokenizer_base": cfg.model.base,
     }
     if cfg.dataset.backend == "llm":
+        sections["dataset"].update(cfg.dataset.model_dump(mode="json", include=set(_LLM_ONLY_DATASET_KNOBS)))
         sections["llm_defaults"] = cfg.llm_defaults.model_dump(mode="json")
+        sections["server"] = cfg.server.model_dump(mode="json")
     phrasings = hashlib.sha256(json.dumps(load_phrasings(), sort_keys=True).encode()).hexdigest()
     extra = {"resume_sha256": resume_sha, "phrasings_sha256": phrasings, "generator_version": GENERATOR_VERSION}
     return make_key(STAGE, sections, extra=extra), sections

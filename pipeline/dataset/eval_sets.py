@@ -16,8 +16,11 @@ when a file is missing or empty, and keeps an existing (possibly hand-edited) fi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.cache import write_atomic
 from pipeline.config import Config
@@ -29,7 +32,7 @@ from pipeline.metrics import infer_keywords
 from pipeline.resume.ingest import Resume
 
 FILES = ("golden.jsonl", "adversarial.jsonl", "ood.jsonl")
-FIELDS = ("id", "category", "question", "reference_answer", "expected_behavior", "tags")
+FIELDS = ("id", "category", "question", "reference_answer", "expected_behavior", "tags")  # CaseLine
 GOLDEN_CASES = 30
 _NOISE = (
     lambda q: "".join(c for c in q.lower() if c.isalnum() or c.isspace()),
@@ -103,35 +106,110 @@ def build_cases(cfg: Config, resume: Resume) -> dict[str, list[dict[str, Any]]]:
     return {"golden.jsonl": golden, "adversarial.jsonl": adversarial, "ood.jsonl": ood}
 
 
-def validate(path: Path) -> int:
-    """Check an eval set file; returns its number of cases.
+REGENERATE = "or regenerate the file with `python -m pipeline dataset --overwrite-eval-sets`"
+_FIELD_FIX = {
+    "id": "give the case a unique, non-empty string id such as \"golden-031\"",
+    "category": "set category to a string (a resume section such as \"education\", or the set's label)",
+    "question": "set question to the non-empty question text, as a string",
+    "reference_answer": "set reference_answer to a string (\"\" is allowed for a refusal)",
+    "expected_behavior": "set expected_behavior to \"answer\" or \"refuse\"",
+    "tags": "set tags to a list of strings such as [\"kw:Uppsala\"] (or [])",
+}
+
+
+class CaseLine(BaseModel):
+    """One line of an eval set: the single validator of the dataset stage and the harness.
+
+    Strict types: a number is not a string, a string is not a list of tags, null is no value.
+    Extra keys are kept (hand-written notes are allowed).
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    id: str
+    category: str
+    question: str
+    reference_answer: str
+    expected_behavior: str
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("id", "question")
+    @classmethod
+    def _non_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must be a non-empty string")
+        return v
+
+    @field_validator("expected_behavior")
+    @classmethod
+    def _behavior(cls, v: str) -> str:
+        if v not in ("answer", "refuse"):
+            raise ValueError(f"must be 'answer' or 'refuse', got {v!r}")
+        return v
+
+
+def read_jsonl(path: Path, fix: str = REGENERATE) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, JSON object) for every non-blank line of ``path``.
 
     Raises:
-        DatasetError: a line is not JSON, misses a field, has a wrong expected_behavior, or
-            repeats an id; the message names the file and line and how to fix it.
+        DatasetError: the file is missing, not UTF-8, or a line is not a JSON object; the
+            message names ``file:line`` and ends with ``fix``.
     """
-    ids: set[str] = set()
-    count = 0
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    if not path.is_file():
+        raise DatasetError(f"{path}: eval set not found; run `python -m pipeline dataset` to bootstrap it")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 ({exc}); save the file as UTF-8, {fix}") from exc
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path}:{no}"
         try:
-            case = json.loads(line)
+            row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"{where}: not valid JSON ({exc.msg}); fix the line or delete the file and rerun "
-                               "`python -m pipeline dataset` to bootstrap it") from exc
-        missing = [f for f in FIELDS if not isinstance(case, dict) or f not in case]
-        if missing:
-            raise DatasetError(f"{where}: missing field(s) {missing}; every case needs {list(FIELDS)}")
-        if case["expected_behavior"] not in ("answer", "refuse"):
-            raise DatasetError(f"{where}: expected_behavior must be 'answer' or 'refuse', got "
-                               f"{case['expected_behavior']!r}")
-        if case["id"] in ids:
-            raise DatasetError(f"{where}: duplicate id {case['id']!r}; give every case a unique id")
-        ids.add(case["id"])
-        count += 1
-    return count
+            raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg}); fix the line, {fix}") from exc
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}; "
+                               f"fix the line, {fix}")
+        yield number, row
+
+
+def read_cases(path: Path) -> list[tuple[int, CaseLine]]:
+    """Every case of an eval set file, validated by :class:`CaseLine`, with its line number.
+
+    Raises:
+        DatasetError: see :func:`read_jsonl`; a line that :class:`CaseLine` rejects (missing
+            field, wrong type, blank id or question, unknown expected_behavior); a repeated id.
+            Each message reads ``file:line: field X: reason; how to fix it``.
+    """
+    cases: list[tuple[int, CaseLine]] = []
+    seen: dict[str, int] = {}
+    for number, row in read_jsonl(path):
+        try:
+            case = CaseLine.model_validate(row)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"]) or "(line)"
+            field = str(err["loc"][0]) if err["loc"] else ""
+            fix = _FIELD_FIX.get(field, "fix the line")
+            raise DatasetError(f"{path}:{number}: field {key}: {err['msg']}; {fix}, {REGENERATE}") from exc
+        if case.id in seen:
+            raise DatasetError(f"{path}:{number}: duplicate id {case.id!r} (first on line {seen[case.id]}); "
+                               f"give every case a unique id, {REGENERATE}")
+        seen[case.id] = number
+        cases.append((number, case))
+    return cases
+
+
+def validate(path: Path) -> int:
+    """Check an eval set file with :func:`read_cases` (the harness loads it the same way);
+    returns its number of cases.
+
+    Raises:
+        DatasetError: a malformed line or a repeated id; the message names the file and line
+            and how to fix it.
+    """
+    return len(read_cases(path))
 
 
 def _write_atomic(path: Path, cases: list[dict[str, Any]]) -> None:
@@ -145,19 +223,34 @@ def check_folder(cfg: Config, *, overwrite: bool = False) -> None:
     """Fail early, before any dataset work, when the eval sets cannot be kept or written.
 
     Raises:
-        DatasetError: ``evaluation.eval_data_dir`` is a file, or the kept sets were
-            bootstrapped for another person (``source.json`` names them), unless ``overwrite``.
+        DatasetError: ``evaluation.eval_data_dir`` is a file; unless ``overwrite``: the kept
+            sets were bootstrapped for another person (``source.json`` names them),
+            ``source.json`` is not UTF-8 JSON, or a kept set is malformed (:func:`validate`).
     """
     folder = cfg.path(cfg.evaluation.eval_data_dir)
     if folder.exists() and not folder.is_dir():
         raise DatasetError(f"evaluation.eval_data_dir {folder} is a file; point it at a folder")
+    if overwrite:
+        return
+    _check_source(cfg, folder)
+    for name in FILES:
+        path = folder / name
+        if path.is_file() and path.read_bytes().strip():
+            validate(path)
+
+
+def _check_source(cfg: Config, folder: Path) -> None:
     source = folder / SOURCE
-    if overwrite or not source.is_file():
+    if not source.is_file():
         return
     try:
         built_for = json.loads(source.read_text(encoding="utf-8")).get("person_full_name")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start}); delete it or rerun "
+                           "with --overwrite-eval-sets (it is rewritten as UTF-8 JSON)") from exc
     except (json.JSONDecodeError, AttributeError) as exc:
-        raise DatasetError(f"{source}: not valid JSON; delete it or rerun with --overwrite-eval-sets") from exc
+        raise DatasetError(f"{source}: not a JSON object; delete it or rerun with --overwrite-eval-sets "
+                           "(it is rewritten)") from exc
     if built_for != cfg.person_full_name:
         raise DatasetError(
             f"{folder}: the eval sets were built for {built_for!r}, but person_full_name is "
@@ -180,7 +273,7 @@ def bootstrap(cfg: Config, resume: Resume, *, overwrite: bool = False) -> dict[s
     cases = None
     for name in FILES:
         path = folder / name
-        if not overwrite and path.is_file() and path.read_text(encoding="utf-8").strip():
+        if not overwrite and path.is_file() and path.read_bytes().strip():
             status[name] = f"kept ({validate(path)} cases)"
             continue
         cases = cases or build_cases(cfg, resume)

@@ -42,7 +42,7 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from pipeline.config import Config, ServerConfig
-from pipeline.errors import ServerError, sigterm_as_interrupt
+from pipeline.errors import PipelineError, ServerError, sigterm_as_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,12 @@ _CONTEXT_MARKERS = ("context", "n_ctx", "ctx_size", "ctx-size")
 
 class ContextOverflowError(ServerError):
     """The prompt plus ``max_tokens`` does not fit the server's context window (HTTP 400)."""
+
+    exit_code = 2
+
+
+class ServerSetupError(ServerError):
+    """No server program to start, or one that cannot run on this machine: a setup problem (exit 2)."""
 
     exit_code = 2
 
@@ -299,7 +305,7 @@ def server_command(model: Path, port: int, *, n_ctx: int, slots: int = 1,
     import importlib.util
 
     if importlib.util.find_spec("llama_cpp") is None:
-        raise ServerError(
+        raise ServerSetupError(
             "server.managed needs llama-server on PATH or the llm extra: pip install -e '.[llm]' "
             "(builds llama-cpp-python, about 5 minutes); or run a server yourself and set server.managed: false"
         )
@@ -352,6 +358,7 @@ def managed_server(cfg: Config, *, model: Path | None = None, port: int | None =
         stack.callback(_stop, proc)
         stack.enter_context(sigterm_as_interrupt())
         _wait_started(proc, server_cfg, log_path)
+        _first_request(proc, server_cfg, log_path)
         yield run_cfg
 
 
@@ -360,7 +367,7 @@ def _wait_started(proc: subprocess.Popen, server: ServerConfig, log_path: Path) 
     with LlamaClient(server) as client:
         while True:
             if proc.poll() is not None:
-                raise ServerError(f"managed llama.cpp server exited with status {proc.returncode} before it was "
+                raise ServerError(f"managed llama.cpp server {describe_exit(proc.returncode)} before it was "
                                   f"ready: {_tail(log_path)}; check server.managed_model and server.managed_n_ctx")
             try:
                 resp = client._http.get("/v1/models", timeout=2.0)
@@ -377,6 +384,48 @@ def _wait_started(proc: subprocess.Popen, server: ServerConfig, log_path: Path) 
                     "raise server.health_check_timeout"
                 )
             time.sleep(_POLL_S)
+
+
+def _first_request(proc: subprocess.Popen, server: ServerConfig, log_path: Path) -> None:
+    """Send one one-token chat completion before any real work, so that a server which starts,
+    answers ``/v1/models`` and then dies on its first computation (a llama.cpp build using CPU
+    instructions this machine does not allow dies with SIGILL there) is reported once, with
+    its exit status and log, instead of as retried "connection refused" faults.
+
+    Raises:
+        ServerSetupError: the server process died during the request.
+        ServerError: the server is alive but the request failed for another reason.
+    """
+    probe = server.model_copy(update={"max_retries": 0})
+    try:
+        with LlamaClient(probe) as client:
+            client.chat([{"role": "user", "content": "Hi"}], temperature=0.0, max_tokens=1, seed=0)
+    except ServerError as exc:
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            raise ServerError(f"managed llama.cpp server failed its first request: {exc}") from exc
+        raise ServerSetupError(f"managed llama.cpp server died on its first request ({describe_exit(proc.returncode)}): "
+                               f"{_tail(log_path)}; {_REBUILD_HINT}") from exc
+
+
+_REBUILD_HINT = ("rebuild llama-cpp-python for this CPU without -march=native: "
+                 "CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON\" "
+                 "pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python (see README, "
+                 "'Questions phrased by a local LLM')")
+
+
+def describe_exit(returncode: int | None) -> str:
+    """``exit status N`` or ``killed by SIGNAME (description)`` for a ``Popen.returncode``."""
+    if returncode is None:
+        return "still running"
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        sig = signal.Signals(-returncode)
+    except ValueError:
+        return f"killed by signal {-returncode}"
+    return f"killed by {sig.name} ({signal.strsignal(sig) or sig.name})"
 
 
 def _tail(path: Path, lines: int = 3) -> str:
@@ -407,22 +456,37 @@ def _main(argv: Sequence[str] | None = None) -> int:
     from pipeline.config import load_config
 
     parser = argparse.ArgumentParser(prog="python -m pipeline.dataset.server",
-                                     description="Run a managed llama.cpp server until Ctrl-C.")
+                                     description="Run a managed llama.cpp server until Ctrl-C, or check that one "
+                                                 "can answer (--self-test).")
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--model", type=Path, default=None, help="GGUF (default: server.managed_model)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="start the server, send one chat request, stop; exit 0 when it answered")
     args = parser.parse_args(argv)
-    cfg = load_config(args.config, profile=args.profile)
     try:
+        cfg = load_config(args.config, profile=args.profile)
         with managed_server(cfg, model=args.model) as run_cfg:
+            if args.self_test:
+                with LlamaClient(run_cfg.server) as client:
+                    reply = client.chat([{"role": "user", "content": "Say hello."}], temperature=0.0,
+                                        max_tokens=8, seed=0)
+                print(f"llama.cpp server self-test passed: {server_command_name()} answered {reply.content!r}",
+                      flush=True)
+                return 0
             print(f"llama.cpp server ready at {base_url(run_cfg.server)}; Ctrl-C stops it", flush=True)
             while True:
                 time.sleep(1.0)
     except KeyboardInterrupt:
         return 130
-    except ServerError as exc:
+    except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+
+
+def server_command_name() -> str:
+    """``llama-server`` when it is on PATH (the managed server prefers it), else ``llama_cpp.server``."""
+    return "llama-server" if shutil.which("llama-server") else "llama_cpp.server"
 
 
 if __name__ == "__main__":

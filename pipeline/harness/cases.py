@@ -3,30 +3,30 @@
 Used by the harness (``pytest evals -m smoke``; :mod:`pipeline.harness.session`) and
 ``benchmarks/eval_throughput.py``. Cases: ``<evaluation.eval_data_dir>/{golden,adversarial,ood}.jsonl``
 plus the dataset's validation split (user message → question, assistant message → reference).
-Each set is sampled on its own: ``smoke`` keeps ``evaluation.smoke_samples`` cases per set,
-``full`` keeps ``evaluation.full_samples_per_set``, drawn with ``random.Random(f"{seed}:{set}")``
-and kept in file order, so every worker and every rerun sees the same cases.
+``full`` scores every case of every set and the whole validation split; ``smoke`` keeps
+``evaluation.smoke_samples`` cases per set, stratified by category, drawn with
+``random.Random(f"{seed}:{set}:{category}")`` and kept in file order, so every worker and
+every rerun sees the same cases.
 """
 
 from __future__ import annotations
 
-import json
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-
 from pipeline import metrics
 from pipeline.config import Config
 from pipeline.dataset import eval_sets
 from pipeline.errors import DatasetError
+from pipeline.resume.ingest import ingest
 
 EVAL_SETS = ("golden", "adversarial", "ood")
 VALIDATION = "validation"
-_REGEN = "fix the line, or regenerate with `python -m pipeline dataset --overwrite-eval-sets`"
+_REGEN = eval_sets.REGENERATE
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class EvalCase:
         expected_behavior: ``answer`` or ``refuse``.
         keywords: keywords the answer must contain.
         keyword_source: ``tags`` (from ``kw:`` tags), ``inferred`` (from the reference) or ``none``.
+        source: who wrote the case: the line's ``source`` (``hand``; ``template`` for the starter
+            sets ``python -m pipeline dataset`` bootstraps; ``""`` when the line does not say).
     """
 
     id: str
@@ -51,31 +53,7 @@ class EvalCase:
     expected_behavior: str
     keywords: tuple[str, ...] = ()
     keyword_source: str = "none"
-
-
-class _CaseLine(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    category: str
-    question: str
-    reference_answer: str
-    expected_behavior: str
-    tags: list[str] = []
-
-    @field_validator("id", "question")
-    @classmethod
-    def _non_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must be a non-empty string")
-        return v
-
-    @field_validator("expected_behavior")
-    @classmethod
-    def _behavior(cls, v: str) -> str:
-        if v not in ("answer", "refuse"):
-            raise ValueError(f"must be 'answer' or 'refuse', got {v!r}")
-        return v
+    source: str = ""
 
 
 def _keywords(tags: Iterable[str], reference: str, behavior: str, exclude: Sequence[str]) -> tuple[tuple[str, ...], str]:
@@ -89,23 +67,8 @@ def _keywords(tags: Iterable[str], reference: str, behavior: str, exclude: Seque
     return (), "none"
 
 
-def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        raise DatasetError(f"{path}: eval set not found; run `python -m pipeline dataset` to bootstrap it")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not UTF-8 ({exc}); save the file as UTF-8") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg}); {_REGEN}") from exc
-        if not isinstance(row, dict):
-            raise DatasetError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}; {_REGEN}")
-        yield number, row
+def _read_jsonl(path: Path, fix: str = _REGEN) -> Iterable[tuple[int, dict[str, Any]]]:
+    return eval_sets.read_jsonl(path, fix)
 
 
 def load_eval_set(path: Path, set_name: str, exclude: Sequence[str] = ()) -> list[EvalCase]:
@@ -117,46 +80,95 @@ def load_eval_set(path: Path, set_name: str, exclude: Sequence[str] = ()) -> lis
         set_name: recorded on each case.
         exclude: names never used as inferred keywords (the person's names).
 
+    Lines are validated by :class:`pipeline.dataset.eval_sets.CaseLine`, the validator
+    ``python -m pipeline dataset`` uses for the kept sets, so both accept the same files.
+
     Raises:
         DatasetError: missing/empty file, or a malformed line: ``file:line: reason; fix``.
     """
     cases: list[EvalCase] = []
-    seen: dict[str, int] = {}
-    for number, row in _read_jsonl(path):
-        try:
-            line = _CaseLine.model_validate(row)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(p) for p in err["loc"]) or "(line)"
-            raise DatasetError(f"{path}:{number}: field {key}: {err['msg']}; {_REGEN}") from exc
-        if line.id in seen:
-            raise DatasetError(f"{path}:{number}: duplicate id {line.id!r} (first on line {seen[line.id]}); {_REGEN}")
-        seen[line.id] = number
+    for _, line in eval_sets.read_cases(path):
         kws, source = _keywords(line.tags, line.reference_answer, line.expected_behavior, exclude)
+        origin = getattr(line, "source", None)
         cases.append(EvalCase(line.id, set_name, line.category, line.question, line.reference_answer,
-                              line.expected_behavior, kws, source))
+                              line.expected_behavior, kws, source, origin if isinstance(origin, str) else ""))
     if not cases:
-        raise DatasetError(f"{path}: no cases; {_REGEN}")
+        raise DatasetError(f"{path}: no cases; add cases, {_REGEN}")
     return cases
 
 
 def check_eval_sets(cfg: Config) -> None:
-    """Validate the curated eval sets that exist, before any artifact is built.
+    """Validate the eval sets next to the config, before anything is built.
 
     A missing or empty file is fine (the dataset stage bootstraps it); a present one must
-    load with :func:`load_eval_set`. The harness calls this in ``pytest_configure`` so a
-    broken file is one usage error, not one error per gate.
+    load with :func:`load_eval_set`, and its cases must fit the resume: every ``kw:`` tag
+    must occur in the (scrubbed) resume text, every proper name in an answer case's
+    reference too (:func:`pipeline.metrics.infer_keywords`, the person's names excluded),
+    and no question may appear twice across the sets (compared as normalized tokens). The
+    harness calls this in ``pytest_configure`` so a broken file is one usage error, not one
+    error per gate.
 
     Raises:
         DatasetError: ``evaluation.eval_data_dir`` is a file, the sets were bootstrapped for
-            another person, or a line is malformed (``file:line: reason; fix``).
+            another person, a line is malformed, or cases do not fit the resume; one message
+            listing every offending ``file:line`` with its fix.
     """
     eval_sets.check_folder(cfg)
     folder = cfg.path(cfg.evaluation.eval_data_dir)
+    present = []
     for name in EVAL_SETS:
         path = folder / f"{name}.jsonl"
         if path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip():
             load_eval_set(path, name, (cfg.person_full_name, cfg.person_name))
+            present.append(path)
+    if present:
+        problems = fit_problems(cfg, present)
+        if problems:
+            raise DatasetError(f"{len(problems)} eval case(s) do not fit the resume {cfg.resume_path}:\n"
+                               + "\n".join(f"  {p}" for p in problems))
+
+
+# A reference may spell out a month the resume writes as a number ("June 2016" for 2016-06).
+_MONTHS = frozenset("january february march april may june july august september october november december "
+                    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+
+
+def fit_problems(cfg: Config, paths: Sequence[Path]) -> list[str]:
+    """``file:line: problem; fix`` for each eval case whose ``kw:`` tags or reference names are
+    not in the resume, and for each question repeated across ``paths`` (see :func:`check_eval_sets`)."""
+    text = ingest(cfg.path(cfg.resume_path)).text
+    # Resume tokens plus the parts of dates and ranges ("2021-03" also counts as "2021").
+    have_set = {part for tok in metrics.tokens(text) for part in (tok, *re.split(r"[-/–]", tok)) if part}
+
+    def occurs(phrase: str) -> bool:
+        want = metrics.tokens(phrase)
+        if len(want) > 1:
+            return metrics.keyword_coverage(text, [phrase]) == 1.0 or all(w in have_set for w in want)
+        return bool(want) and want[0] in have_set
+
+    names = (cfg.person_full_name, cfg.person_name)
+    problems: list[str] = []
+    seen: dict[tuple[str, ...], str] = {}
+    for path in paths:
+        for number, line in eval_sets.read_cases(path):
+            where = f"{path.name}:{number}"
+            for tag in line.tags:
+                if tag.startswith("kw:") and tag[3:].strip() and not occurs(tag[3:].strip()):
+                    problems.append(f"{where}: tag {tag!r} does not occur in the resume (a typo?); fix the tag "
+                                    "to the resume's wording or remove it")
+            if line.expected_behavior == "answer":
+                absent = [k for k in metrics.infer_keywords(line.reference_answer, exclude=names, limit=50)
+                          if not any(c.isdigit() for c in k) and k not in have_set and k.removesuffix("'s") not in have_set
+                          and k not in _MONTHS]
+                if absent:
+                    problems.append(f"{where}: reference_answer names {', '.join(absent)}, which the resume does "
+                                    "not; answer from the resume only (or fix the spelling)")
+            key = tuple(metrics.tokens(line.question))
+            if key in seen:
+                problems.append(f"{where}: the same question as {seen[key]}; remove one of them or rephrase it")
+            else:
+                seen[key] = where
+    return problems
 
 
 def load_validation_cases(path: Path, exclude: Sequence[str] = ()) -> list[EvalCase]:
@@ -169,7 +181,7 @@ def load_validation_cases(path: Path, exclude: Sequence[str] = ()) -> list[EvalC
     """
     fix = "rebuild it with `python -m pipeline dataset --force`"
     cases = []
-    for number, row in _read_jsonl(path):
+    for number, row in _read_jsonl(path, fix):
         try:
             roles = {m["role"]: m["content"] for m in row["messages"]}
             question, reference = roles["user"], roles["assistant"]
@@ -187,19 +199,57 @@ def load_validation_cases(path: Path, exclude: Sequence[str] = ()) -> list[EvalC
 
 
 def sample_cases(cases: Sequence[EvalCase], n: int, seed: int, set_name: str) -> list[EvalCase]:
-    """``n`` cases drawn without replacement with ``random.Random(f"{seed}:{set_name}")``,
-    returned in their original order (all of them when ``n >= len(cases)``)."""
+    """A deterministic sample of ``n`` cases stratified by category, in file order.
+
+    Each category gets its share of ``n`` by largest remainder (``n * size / total``; every
+    category keeps at least one case while ``n`` allows), and its cases are drawn without
+    replacement with ``random.Random(f"{seed}:{set_name}:{category}")``. All cases when
+    ``n >= len(cases)``. The same cases, seed and ``n`` always give the same sample.
+    """
     if n >= len(cases):
         return list(cases)
-    keep = sorted(random.Random(f"{seed}:{set_name}").sample(range(len(cases)), n))
-    return [cases[i] for i in keep]
+    by_category: dict[str, list[int]] = {}
+    for i, case in enumerate(cases):
+        by_category.setdefault(case.category, []).append(i)
+    quotas = _quotas({c: len(idx) for c, idx in by_category.items()}, n)
+    keep: list[int] = []
+    for category, idx in by_category.items():
+        keep += random.Random(f"{seed}:{set_name}:{category}").sample(idx, quotas[category])
+    return [cases[i] for i in sorted(keep)]
+
+
+def _quotas(sizes: dict[str, int], n: int) -> dict[str, int]:
+    """Largest-remainder apportionment of ``n`` over categories of the given sizes (ties by
+    name), with one case per category first while ``n`` allows; no quota exceeds its size."""
+    total = sum(sizes.values())
+    quotas = {c: 0 for c in sizes}
+    order = sorted(sizes, key=lambda c: (-sizes[c], c))
+    for c in order[:n]:  # one each first, largest categories first when n < number of categories
+        quotas[c] = 1
+    left = n - sum(quotas.values())
+    if left > 0:
+        ideal = {c: left * (sizes[c] - quotas[c]) / max(1, total - sum(quotas.values())) for c in sizes}
+        for c in sizes:
+            quotas[c] += min(int(ideal[c]), sizes[c] - quotas[c])
+        rest = n - sum(quotas.values())
+        for c in sorted(sizes, key=lambda c: (-(ideal[c] - int(ideal[c])), c)) * 2:
+            if rest <= 0:
+                break
+            if quotas[c] < sizes[c]:
+                quotas[c] += 1
+                rest -= 1
+    return quotas
 
 
 def load_cases(cfg: Config, dataset_dir: Path, sample: str) -> list[EvalCase]:
-    """All sampled cases for a run: the three curated sets, then the validation split.
+    """All cases of a run: the three curated sets, then the validation split.
+
+    ``full`` scores every case of every set and the whole validation split; ``smoke`` a
+    stratified sample of ``evaluation.smoke_samples`` cases per set (:func:`sample_cases`,
+    seeded with ``evaluation.seed``).
 
     Args:
-        cfg: resolved config (eval_data_dir, seed, sample sizes, person names).
+        cfg: resolved config (eval_data_dir, seed, smoke sample size, person names).
         dataset_dir: the dataset artifact folder (holds ``validation.jsonl``).
         sample: ``smoke`` or ``full``.
 
@@ -209,11 +259,33 @@ def load_cases(cfg: Config, dataset_dir: Path, sample: str) -> list[EvalCase]:
     if sample not in ("smoke", "full"):
         raise ValueError(f"sample must be 'smoke' or 'full', got {sample!r}")
     ev = cfg.evaluation
-    n = ev.smoke_samples if sample == "smoke" else ev.full_samples_per_set
     names = (cfg.person_full_name, cfg.person_name)
+    sets = {name: load_eval_set(cfg.path(ev.eval_data_dir) / f"{name}.jsonl", name, names) for name in EVAL_SETS}
+    sets[VALIDATION] = load_validation_cases(Path(dataset_dir) / "validation.jsonl", names)
     out: list[EvalCase] = []
-    for name in EVAL_SETS:
-        cases = load_eval_set(cfg.path(ev.eval_data_dir) / f"{name}.jsonl", name, names)
-        out += sample_cases(cases, n, ev.seed, name)
-    out += sample_cases(load_validation_cases(Path(dataset_dir) / "validation.jsonl", names), n, ev.seed, VALIDATION)
+    for name, cases in sets.items():
+        out += cases if sample == "full" else sample_cases(cases, ev.smoke_samples, ev.seed, name)
     return out
+
+
+def sample_notes(cfg: Config, cases: Sequence[EvalCase], sample: str) -> list[str]:
+    """Lines for the report: how many cases each set contributed, which sets are smaller than
+    the smoke sample size, and a warning for template-generated cases."""
+    sizes: dict[str, int] = {}
+    template = 0
+    for c in cases:
+        sizes[c.set] = sizes.get(c.set, 0) + 1
+        template += c.source == "template"
+    n = cfg.evaluation.smoke_samples
+    notes = [f"sample `{sample}`: " + ("every case of every set and the whole validation split" if sample == "full"
+                                        else f"{n} cases per set, stratified by category, seed "
+                                             f"{cfg.evaluation.seed}")]
+    if sample == "smoke":
+        small = [f"{s} ({k})" for s, k in sizes.items() if k < n]
+        if small:
+            notes.append(f"sets smaller than evaluation.smoke_samples={n}, used whole: {', '.join(small)}")
+    if template:
+        notes.append(f"{template} case(s) come from the template bootstrap (`source: template`): their questions are "
+                     "held-out phrasings of trained intents, so their scores measure phrasing recall only; write "
+                     "your own sets (README, 'Write your own eval sets')")
+    return notes

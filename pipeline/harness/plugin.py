@@ -19,6 +19,7 @@ import pytest
 
 from pipeline.chain import STAGES
 from pipeline.config import VARIANTS
+from pipeline.harness.gates import GATE_ON
 from pipeline.harness.report import load_previous
 from pipeline.harness.session import HarnessSession
 
@@ -77,6 +78,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where report folders go (default: evaluation.report_output from the config)")
     group.addoption("--rc-compare-to", default=None, type=_report_folder, metavar="DIR",
                     help="an earlier report folder (holding metrics.json): add per-metric deltas (default: none)")
+    group.addoption("--rc-gate-on", default="point", choices=GATE_ON,
+                    help="what must clear a quality gate's threshold: the point estimate (the knob guide's "
+                         "definition) or the 95%% interval's lower bound (default: %(default)s)")
+    group.addoption("--rc-fail-on-regression", action="store_true", default=False,
+                    help="with --rc-compare-to: also fail a gate whose metric fell by more than its paired "
+                         "95%% interval allows")
+    group.addoption("--rc-no-response-cache", action="store_true", default=False,
+                    help="generate every response again instead of reusing cached ones (--rc-rebuild does too)")
     group.addoption("--rc-rebuild", default=(), type=_stages, metavar="STAGES",
                     help="rebuild these stages once before the gates: 'all' or a comma list of "
                          "dataset,base,adapter,merged,exported,onnx (default: reuse the cache)")

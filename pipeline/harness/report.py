@@ -26,9 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import VARIANTS, Config
-from pipeline.harness.scoring import GATES, VariantResult, alignment
+from pipeline.harness.cases import sample_notes
+from pipeline.harness.gates import paired_change
+from pipeline.harness.html import render_html
+from pipeline.harness.scoring import (
+    FALSE_REFUSAL,
+    GATES,
+    CaseResult,
+    VariantResult,
+    alignment,
+)
+from pipeline.harness.uncertainty import bootstrap_ci
 
 METRICS_JSON = "metrics.json"
+CASES_JSONL = "cases.jsonl"
 _LOWER_IS_BETTER = {"p95_latency_ms", "quality_pass_latency_mean_ms", "quality_pass_latency_p95_ms"}
 # The quality pass's speed numbers, named apart from the p95 gate: it may batch prompts
 # (evaluation.batch_size), so a case's latency there is its batch's wall time.
@@ -47,8 +58,9 @@ def variant_table(cfg: Config, results: Mapping[str, VariantResult], latency: Ma
     for variant, res in results.items():
         row: dict[str, Any] = dict(res.summary["metrics"])
         if variant != "model.onnx" and ref is not None:
-            pairs = alignment(ref, res)
-            row["fp32_alignment"] = sum(v for _, v in pairs) / len(pairs) if pairs else None
+            for name, behavior in (("fp32_alignment", "answer"), ("fp32_alignment_refuse", "refuse")):
+                pairs = alignment(ref, res, behavior)
+                row[name] = sum(v for _, v in pairs) / len(pairs) if pairs else None
         if variant in latency:
             row["p95_latency_ms"] = latency[variant]["p95_ms"]
         for key, name in _QUALITY_PASS_KEYS.items():
@@ -57,6 +69,40 @@ def variant_table(cfg: Config, results: Mapping[str, VariantResult], latency: Ma
     for variant, lat in latency.items():
         table.setdefault(variant, {})["p95_latency_ms"] = lat["p95_ms"]
     return table
+
+
+def intervals(cfg: Config, results: Mapping[str, VariantResult]) -> dict[str, dict[str, Any]]:
+    """variant → metric → {"ci": [low, high] or None, "n": cases}: the 95% bootstrap interval of
+    every metric in the table (gate metrics and false_refusal_rate from the quality pass;
+    fp32 alignment on answer and refuse cases, computed here)."""
+    ev = cfg.evaluation
+    out: dict[str, dict[str, Any]] = {}
+    ref = results.get("model.onnx")
+    for variant, res in results.items():
+        row = {m: {"ci": res.summary.get("ci", {}).get(m), "n": res.summary["n"].get(m)} for m in res.summary["n"]}
+        if variant != "model.onnx" and ref is not None:
+            for name, behavior in (("fp32_alignment", "answer"), ("fp32_alignment_refuse", "refuse")):
+                values = [v for _, v in alignment(ref, res, behavior)]
+                ci = bootstrap_ci(values, resamples=ev.bootstrap_resamples, seed=ev.seed)
+                row[name] = {"ci": list(ci) if ci else None, "n": len(values)}
+        out[variant] = row
+    return out
+
+
+def _paired(cfg: Config, current: Sequence[CaseResult], baseline: Mapping[tuple[str, str], Mapping[str, Any]]
+            ) -> dict[str, dict[str, Any]]:
+    """metric → :func:`pipeline.harness.gates.paired_change` for every gate metric and
+    false_refusal_rate."""
+    return {m: paired_change(cfg, current, baseline, m) for m in (*GATES, FALSE_REFUSAL.name)}
+
+
+def paired_vs_fp32(cfg: Config, results: Mapping[str, VariantResult]) -> dict[str, dict[str, Any]]:
+    """Quantized variant → metric → paired difference from model.onnx on the same cases."""
+    ref = results.get("model.onnx")
+    if ref is None:
+        return {}
+    baseline = {(r.case.set, r.case.id): r.scores for r in ref.cases}
+    return {v: _paired(cfg, res.cases, baseline) for v, res in results.items() if v != "model.onnx"}
 
 
 def thresholds_for(cfg: Config, variant: str) -> dict[str, tuple[str, float]]:
@@ -93,6 +139,58 @@ def deltas(current: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Any]
     return out
 
 
+def directions(delta_table: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, str]]:
+    """``better`` / ``worse`` / ``same`` for each delta (latency metrics are better when lower)."""
+    def word(metric: str, d: float) -> str:
+        if abs(d) < 1e-12:
+            return "same"
+        lower = metric in _LOWER_IS_BETTER or metric == FALSE_REFUSAL.name
+        return "better" if (d < 0) == lower else "worse"
+
+    return {v: {m: word(m, d) for m, d in row.items()} for v, row in delta_table.items()}
+
+
+def load_previous_cases(folder: Path) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
+    """variant → (set, id) → the case's line of an earlier report's ``cases.jsonl`` ({} when the
+    folder has none: reports written before cases.jsonl existed)."""
+    out: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+    path = Path(folder) / CASES_JSONL
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out.setdefault(row["variant"], {})[(row["set"], row["id"])] = row
+    return out
+
+
+def compare(cfg: Config, results: Mapping[str, VariantResult], table: Mapping[str, Mapping[str, Any]],
+            folder: Path) -> dict[str, Any]:
+    """Everything ``--rc-compare-to`` adds: signed deltas, better/worse, per-case flips
+    (passed → failed and back, by triage reasons), and paired intervals of each metric's change
+    on the cases both runs scored (``regressions``: the metrics whose whole interval is below 0)."""
+    previous = load_previous(folder)
+    delta_table = deltas(table, previous)
+    before = load_previous_cases(folder)
+    flips: dict[str, dict[str, list[str]]] = {}
+    paired: dict[str, dict[str, Any]] = {}
+    regressions: dict[str, list[str]] = {}
+    for variant, res in results.items():
+        old = before.get(variant, {})
+        if not old:
+            continue
+        to_failed = [f"{r.case.set}/{r.case.id}" for r in res.cases
+                     if (r.case.set, r.case.id) in old and r.reasons and not old[(r.case.set, r.case.id)]["reasons"]]
+        to_passed = [f"{r.case.set}/{r.case.id}" for r in res.cases
+                     if (r.case.set, r.case.id) in old and not r.reasons and old[(r.case.set, r.case.id)]["reasons"]]
+        flips[variant] = {"passed_to_failed": to_failed, "failed_to_passed": to_passed}
+        paired[variant] = _paired(cfg, res.cases, {k: row["scores"] for k, row in old.items()})
+        regressions[variant] = [m for m, d in paired[variant].items()
+                                if m in GATES and d["ci"] is not None and d["ci"][1] < 0]
+    return {"path": str(folder), "deltas": delta_table, "directions": directions(delta_table),
+            "flips": flips, "paired": paired, "regressions": regressions}
+
+
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "n/a"
@@ -101,34 +199,73 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _ci_text(ci: Sequence[float] | None) -> str:
+    return f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "n/a"
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
+
+
 def _summary_md(payload: dict[str, Any]) -> str:
     lines = [f"# Evaluation report: {payload['overall']}", "",
              f"- created: {payload['created']}", f"- profile: `{payload['profile']}`, sample: `{payload['sample']}` "
-             f"({payload['n_cases']} cases)", f"- latency: {payload['latency_method']}"]
+             f"({payload['n_cases']} cases)", f"- latency: {payload['latency_method']}",
+             "- every metric: mean over the cases that feed it (n), with its 95% bootstrap interval; a gate "
+             "whose interval contains its threshold is *within noise* (another sample of cases could flip it)"]
+    for note in payload.get("notes", []):
+        lines.append(f"- {note}")
     batches = sorted({str(g.get("batch_size")) for g in (payload.get("generation") or {}).values()})
     if batches:
         lines.append(f"- `quality_pass_*` rows: speed of the quality pass (batch size {', '.join(batches)}; a case's "
                      "latency is its batch's wall time), not gated; the latency gate is `p95_latency_ms`")
-    if payload.get("compare_to"):
-        lines.append(f"- compared to: `{payload['compare_to']['path']}` (Δ = this run − that run)")
+    compare_ = payload.get("compare_to") or {}
+    if compare_:
+        lines.append(f"- compared to: `{compare_['path']}` (Δ = this run − that run)")
     lines.append("")
-    deltas_ = (payload.get("compare_to") or {}).get("deltas", {})
+    deltas_ = compare_.get("deltas", {})
+    words = compare_.get("directions", {})
     for variant, row in payload["variants"].items():
         verdict = payload["variant_verdicts"].get(variant, "n/a")
-        lines += [f"## {variant}: {verdict}", "", "| metric | value | threshold | check |"
-                  + (" Δ |" if deltas_ else ""), "|---|---|---|---|" + ("---|" if deltas_ else "")]
+        sizes = payload.get("sets", {}).get(variant, {})
+        paired = payload.get("paired_vs_fp32", {}).get(variant, {})
+        lines += [f"## {variant}: {verdict}", ""]
+        if sizes:
+            lines += ["cases per set: " + ", ".join(f"{k} {n}" for k, n in sizes.items()), ""]
+        head = "| metric | value | n | 95% CI | threshold | check |" + (" Δ vs model.onnx (95% CI) |" if paired else "")
+        head += " Δ vs compared run |" if deltas_ else ""
+        lines += [head, "|" + "---|" * (head.count("|") - 1)]
         checks = payload["thresholds"][variant]
+        ints = payload.get("intervals", {}).get(variant, {})
         for metric, value in row.items():
+            info = ints.get(metric, {})
             if metric in checks:
                 kind, limit = checks[metric]
                 ok = None if value is None else (value >= limit if kind == "min" else value <= limit)
                 check = "n/a" if ok is None else ("PASS" if ok else "FAIL")
+                ci = info.get("ci")
+                if ci and ok is not None and ci[0] <= limit <= ci[1]:
+                    check += " (within noise)"
                 limit_s = f"{'≥' if kind == 'min' else '≤'} {_fmt(limit)}"
             else:
                 check, limit_s = "", ""
-            delta = deltas_.get(variant, {}).get(metric)
-            lines.append(f"| {metric} | {_fmt(value)} | {limit_s} | {check} |"
-                         + (f" {_fmt(delta) if delta is not None else ''} |" if deltas_ else ""))
+            cells = [metric, _fmt(value), _fmt(info.get("n", "")), _ci_text(info.get("ci")), limit_s, check]
+            if paired:
+                d = paired.get(metric)
+                cells.append(f"{_signed(d['delta'])} ({_ci_text(d['ci'])})" if d and d["delta"] is not None else "")
+            if deltas_:
+                delta = deltas_.get(variant, {}).get(metric)
+                cells.append(f"{_signed(delta)} {words.get(variant, {}).get(metric, '')}" if delta is not None else "")
+            lines.append("| " + " | ".join(cells) + " |")
+        flips = compare_.get("flips", {}).get(variant)
+        if flips:
+            lines += ["", f"per-case flips against the compared run: {len(flips['passed_to_failed'])} passed → failed"
+                      + (f" ({', '.join(flips['passed_to_failed'][:20])})" if flips['passed_to_failed'] else "")
+                      + f", {len(flips['failed_to_passed'])} failed → passed"
+                      + (f" ({', '.join(flips['failed_to_passed'][:20])})" if flips['failed_to_passed'] else "")]
+        regressions = compare_.get("regressions", {}).get(variant)
+        if regressions:
+            lines += ["", f"regressions beyond the paired 95% interval: {', '.join(regressions)}"]
         cats = payload["per_category"].get(variant, {})
         if cats:
             lines += ["", "| category | cases | pass rate |", "|---|---|---|"]
@@ -147,7 +284,8 @@ def _summary_md(payload: dict[str, Any]) -> str:
     if skipped:
         lines += ["", "## Skipped gates", ""] + [f"- `{g['id']}`: {g.get('message', '')}" for g in skipped]
     lines += ["", f"Cases under a per-case triage threshold (case_token_f1_min, case_keyword_coverage_min, "
-              f"wrong behavior, too long): {payload['failing_cases']}, listed in failures.jsonl", ""]
+              f"wrong behavior, too long): {payload['failing_cases']}, listed in failures.jsonl; every case with "
+              "its response and scores is in cases.jsonl, and report.html shows them filterable", ""]
     return "\n".join(lines)
 
 
@@ -258,9 +396,18 @@ def write_report(report_root: Path, *, cfg: Config, sample: str | None, results:
             "generation": {v: r.generation for v, r in results.items()},
             "failing_cases": sum(r.summary["failing_cases"] for r in results.values()),
         }
+        first = next(iter(results.values()), None)
+        payload["notes"] = sample_notes(cfg, [r.case for r in first.cases], sample) if first and sample else []
+        payload["intervals"] = intervals(cfg, results)
+        payload["paired_vs_fp32"] = paired_vs_fp32(cfg, results)
+        payload["sets"] = {v: _set_sizes(r) for v, r in results.items()}
         if compare_to is not None:
-            payload["compare_to"] = {"path": str(compare_to), "deltas": deltas(table, load_previous(compare_to))}
+            payload["compare_to"] = compare(cfg, results, table, compare_to)
         (tmp / METRICS_JSON).write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+        with open(tmp / CASES_JSONL, "w", encoding="utf-8") as fh:
+            for variant, res in results.items():
+                for r in res.cases:
+                    fh.write(json.dumps(_case_line(variant, r), ensure_ascii=False) + "\n")
         with open(tmp / "failures.jsonl", "w", encoding="utf-8") as fh:
             for variant, res in results.items():
                 for r in res.cases:
@@ -281,11 +428,27 @@ def write_report(report_root: Path, *, cfg: Config, sample: str | None, results:
         (tmp / "benchmark.json").write_text(json.dumps(bench, indent=2, default=str), encoding="utf-8")
         _plots(tmp, table, thresholds, latency, results)
         (tmp / "summary.md").write_text(_summary_md(payload), encoding="utf-8")
+        (tmp / "report.html").write_text(render_html(payload, [_case_line(v, r) for v, res in results.items()
+                                                               for r in res.cases]), encoding="utf-8")
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _case_line(variant: str, r: CaseResult) -> dict[str, Any]:
+    return {"variant": variant, "set": r.case.set, "id": r.case.id, "category": r.case.category,
+            "question": r.case.question, "reference": r.case.reference,
+            "expected_behavior": r.case.expected_behavior, "response": r.response, "scores": r.scores,
+            "reasons": r.reasons, "passed": not r.reasons}
+
+
+def _set_sizes(res: VariantResult) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for r in res.cases:
+        sizes[r.case.set] = sizes.get(r.case.set, 0) + 1
+    return sizes
 
 
 def results_from_dir(folder: Path) -> dict[str, VariantResult]:

@@ -45,6 +45,9 @@ class HarnessSession:
         rebuild: stage names to rebuild once in this run (``all`` = every stage).
         workers: xdist worker count (0 = serial); ``worker_id``: ``gwN`` on a worker, else None.
         run_dir: folder shared by the controller and its workers for this run.
+        gate_on: ``point`` or ``lower-bound`` (``--rc-gate-on``).
+        fail_on_regression: ``--rc-fail-on-regression`` (needs ``compare_to``).
+        response_cache: reuse cached responses (off with ``--rc-no-response-cache`` or ``--rc-rebuild``).
     """
 
     config_path: Path
@@ -57,6 +60,9 @@ class HarnessSession:
     workers: int
     worker_id: str | None
     run_dir: Path
+    gate_on: str = "point"
+    fail_on_regression: bool = False
+    response_cache: bool = True
     cfg: Config | None = None
     gates: list[dict[str, Any]] = field(default_factory=list)
     report_path: Path | None = None
@@ -81,6 +87,8 @@ class HarnessSession:
                                     "e.g. -m smoke, -m full, or -m 'full and latency'")
         workerinput = getattr(config, "workerinput", None)
         numprocesses = getattr(opt, "numprocesses", None) or 0
+        if opt.rc_fail_on_regression and opt.rc_compare_to is None:
+            raise pytest.UsageError("--rc-fail-on-regression needs --rc-compare-to DIR (the run to compare against)")
         if numprocesses and not workerinput and only_latency(markexpr):
             raise pytest.UsageError(f"-m {markexpr!r} selects only latency gates, which cannot be measured under "
                                     f"-n {numprocesses} (workers contend for the CPU); drop -n")
@@ -92,6 +100,8 @@ class HarnessSession:
             rebuild=opt.rc_rebuild,
             workers=int(workerinput["workercount"]) if workerinput else (numprocesses if isinstance(numprocesses, int) else 0),
             worker_id=workerinput["workerid"] if workerinput else None, run_dir=run_dir,
+            gate_on=opt.rc_gate_on, fail_on_regression=opt.rc_fail_on_regression,
+            response_cache=not (opt.rc_no_response_cache or opt.rc_rebuild),
         )
 
     @property
@@ -160,10 +170,30 @@ class HarnessSession:
                 if file.is_file():
                     res = VariantResult.from_json(file.read_text(encoding="utf-8"))
                 else:
-                    res = evaluate_variant(self.cfg, self.generator(model_dir, variant), cases, self.sample)
+                    res = evaluate_variant(self.cfg, self.generator(model_dir, variant), cases, self.sample,
+                                           cache=self._response_cache(variant))
                     write_atomic(file, res.to_json())
             self._results[variant] = res
         return self._results[variant]
+
+    def _response_cache(self, variant: str):
+        """The variant's :class:`~pipeline.harness.scoring.ResponseCache` (None when turned off
+        or the ONNX artifact was not built through this session's chain)."""
+        from pipeline.harness.scoring import ResponseCache, decode_settings
+
+        onnx = self._arts.get("onnx")
+        if not self.response_cache or onnx is None:
+            return None
+        return ResponseCache(self.cfg.path(self.cfg.cache_dir) / "responses", onnx.key, variant,
+                             decode_settings(self.cfg))
+
+    def previous_cases(self, variant: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """(set, id) → scores of ``variant``'s cases in the ``--rc-compare-to`` run ({} without one)."""
+        if self.compare_to is None:
+            return {}
+        from pipeline.harness.report import load_previous_cases
+
+        return {k: row["scores"] for k, row in load_previous_cases(self.compare_to).get(variant, {}).items()}
 
     def record(self, report: pytest.TestReport) -> None:
         """Keep one gate test's outcome and recorded properties (controller or serial run only;
@@ -224,7 +254,8 @@ def _gate_record(report: pytest.TestReport, name: str, match: re.Match) -> dict[
     metric = match["metric"] or {"test_fp32_alignment": "fp32_alignment", "test_p95_latency": "p95_latency_ms"}[match["test"]]
     return {"id": name, "nodeid": report.nodeid, "variant": match["variant"], "metric": metric,
             "outcome": outcome, "actual": props.get("actual"), "threshold": props.get("threshold"),
-            "n_cases": props.get("n_cases"), "message": message, "duration_s": round(report.duration, 3)}
+            "n_cases": props.get("n_cases"), "ci": [props["ci_low"], props["ci_high"]]
+            if props.get("ci_low") is not None else None, "within_noise": props.get("within_noise"), "message": message, "duration_s": round(report.duration, 3)}
 
 
 def _latency_method(session: HarnessSession, latency: dict[str, Any]) -> str:

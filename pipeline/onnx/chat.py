@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from pipeline.config import Config
-from pipeline.errors import ModelError
+from pipeline.config import VARIANTS, Config
+from pipeline.errors import ModelInputError
 
 _EXIT = {"exit", "quit", ":q"}
 
@@ -46,15 +46,23 @@ def chat(cfg: Config, variant: str, question: str | None, *, model_dir: Path,
         0.
 
     Raises:
-        ModelError: the folder or variant is missing (from :class:`~pipeline.onnx.runtime.Generator`).
+        ModelInputError: (exit 2) ``model_dir`` has no ``onnx/`` folder or no ``onnx/<variant>``.
+        ModelError: (exit 1) the variant or tokenizer cannot be loaded (from
+            :class:`~pipeline.onnx.runtime.Generator`).
     """
     import sys
 
     from pipeline.onnx.runtime import Generator
 
-    if not (Path(model_dir) / "onnx").is_dir():
-        raise ModelError(f"--model-dir {model_dir} has no onnx/ folder; pass the folder that "
-                         "`python -m pipeline train` printed for [onnx], or omit --model-dir")
+    onnx_dir = Path(model_dir) / "onnx"
+    if not onnx_dir.is_dir():
+        what = "does not exist" if not Path(model_dir).exists() else "has no onnx/ folder"
+        raise ModelInputError(f"--model-dir {model_dir} {what}; pass the folder that "
+                              "`python -m pipeline train` printed for [onnx], or omit --model-dir")
+    if not (onnx_dir / variant).is_file():
+        present = [v for v in VARIANTS if (onnx_dir / v).is_file()]
+        raise ModelInputError(f"{onnx_dir} has no {variant} (present: {', '.join(present) or 'none'}); "
+                              "pick one of those with --variant, or pass a --model-dir that has it")
     gen = Generator(Path(model_dir), variant, system_prompt=cfg.system_prompt,
                     max_new_tokens=cfg.inference.max_new_tokens,
                     repetition_penalty=cfg.inference.repetition_penalty)

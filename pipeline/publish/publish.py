@@ -45,6 +45,12 @@ from pipeline.resume.pii import find_pii
 _SKIP = {MANIFEST, "train_log.jsonl"}
 _TEXT_SUFFIXES = {".md", ".json", ".jsonl", ".txt", ".jinja", ".yaml", ".yml", ".csv", ".py"}
 _PLACEHOLDER_ID = re.compile(r"^your-name/")
+# The dataset files whose top-level "id" column holds generated sample ids (pipeline.dataset.build
+# ``_sample_id``: "s" + 12 hex; datasets of GENERATOR_VERSION <= 2: 12 bare hex). A hash holds no
+# PII, but an all-digit one reads as a phone number, so the scan skips an id of exactly that
+# form (an id of any other form is scanned like every other field).
+_ID_COLUMN_FILES = {"train.jsonl", "validation.jsonl"}
+_SAMPLE_ID = re.compile(r"s?[0-9a-f]{12}")
 
 
 class PublishError(PipelineError):
@@ -232,12 +238,30 @@ def _kind(value: str) -> str:
     return "address or contact detail"
 
 
+def _without_sample_id(line: str) -> str:
+    """``line`` (a row of a dataset split) with its generated sample id blanked out.
+
+    Only a top-level ``"id"`` whose value has the sample-id form (:data:`_SAMPLE_ID`) is
+    removed; other lines, and ids of any other form, come back unchanged.
+    """
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return line
+    value = row.get("id") if isinstance(row, dict) else None
+    if not isinstance(value, str) or not _SAMPLE_ID.fullmatch(value):
+        return line
+    return re.sub(r'"id"\s*:\s*"' + re.escape(value) + '"', '"id": ""', line, count=1)
+
+
 def scan_tree(tree: Path, contacts: Sequence[str]) -> list[Finding]:
     """Scan every text file of ``tree``, line by line, for PII.
 
     Two checks: :func:`pipeline.resume.pii.find_pii` hits that are emails, phone numbers, URLs or
     addresses (bare ``@name`` handles are skipped here: npm scopes and code tokens look the
     same), and any of ``contacts`` (see :func:`contact_values`), phones matched by their digits.
+    The generated sample ids of ``train.jsonl`` / ``validation.jsonl`` (the top-level ``id``
+    column, hashes) are not scanned; every other field of those rows is.
 
     Returns:
         The findings, in file and line order (empty when clean).
@@ -248,8 +272,11 @@ def scan_tree(tree: Path, contacts: Sequence[str]) -> list[Finding]:
         if not f.is_file() or not _is_text(f):
             continue
         rel = f.relative_to(tree).as_posix()
+        has_ids = rel in _ID_COLUMN_FILES
         with open(f, encoding="utf-8", errors="replace") as fh:
             for no, line in enumerate(fh, 1):
+                if has_ids:
+                    line = _without_sample_id(line)
                 hits = {v: "resume contact value" for v, pat in patterns if pat.search(line)}
                 for v in find_pii(line):
                     if not v.startswith("@"):

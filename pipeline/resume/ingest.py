@@ -10,7 +10,7 @@ footers, "Page N of M"; PDF text is taken in content-stream order, which keeps e
 of a multi-column layout together.
 
 Every header, line and field value passes :func:`pipeline.resume.pii.scrub` before it is stored, and
-lines left with nothing but placeholders are dropped, so no email, phone, URL, handle or
+lines left with nothing but placeholders are dropped, so no email, phone, URL, handle, identity number or
 street address reaches ``Resume.text``, a fact, or anything built from them.
 
 Section titles map to :data:`CATEGORIES` by keyword (:func:`category_for`). The rule for
@@ -63,7 +63,7 @@ _DOCUMENT_TERMS = frozenset("cv résumé resume yaml pdf markdown template templ
 _STRUCTURED = {"work_experience", "education", "projects", "leadership", "military"}
 _FIELD_KEYS = ("organization", "title", "start_date", "end_date", "location", "degree", "area", "gpa",
                "name", "summary")
-_PLACEHOLDER_ONLY = re.compile(r"^[\s·|,;:/()•\-–—]*(?:\[(?:email|phone|url|handle|address)\][\s·|,;:/()•\-–—]*)+$")
+_PLACEHOLDER_ONLY = re.compile(r"^[\s·|,;:/()•\-–—]*(?:\[(?:email|phone|url|handle|address|id)\][\s·|,;:/()•\-–—]*)+$")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,25 @@
 """Structured resume readers: JSON Resume (``.json``) and RenderCV YAML (``.yaml``/``.yml``).
 
 Used by :func:`pipeline.resume.ingest.ingest` (``python -m pipeline preview``); tested by
-``pytest tests/test_resume.py``. Both return ``(name, sections)`` like the text readers in
-:mod:`pipeline.resume.formats`; malformed files raise :class:`pipeline.errors.ResumeError`.
+``pytest tests/test_resume.py`` and ``tests/test_resume_bad_input.py``. Both return ``(name, sections)``
+like the text readers in :mod:`pipeline.resume.formats`; malformed files raise
+:class:`pipeline.errors.ResumeError`.
+
+Budgets (a resume is a few hundred nodes; these stop hostile or broken files fast, before any
+value is expanded or stringified): at most :data:`MAX_DEPTH` levels of nesting,
+:data:`MAX_NODES` values and :data:`MAX_CHARS` characters of text after YAML aliases are
+expanded, and at most :data:`MAX_ALIASES` YAML aliases (``*name``); a recursive alias is refused.
+
+Types: every field read must be text (a JSON string / YAML scalar that is not a number,
+boolean or null) or a list of text where the schema has a list; dates may also be a year
+written as a number (``date: 2021``) or a YAML date (``2013-12-01``). A null or absent field
+is skipped. Anything else is one :class:`ResumeError` naming the field, e.g.
+``work[0].highlights[1]: expected text, got null``.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 from pathlib import Path
@@ -18,172 +31,429 @@ from pipeline.errors import ResumeError
 from pipeline.resume.formats import DATE_ONLY, RawEntry, RawSection, norm_date
 from pipeline.resume.formats import md_inline as _md_inline
 
+MAX_DEPTH = 50  # nesting levels (JSON Resume needs 4, RenderCV 5)
+MAX_NODES = 20_000  # values after alias expansion
+MAX_CHARS = 2_000_000  # characters of scalar text after alias expansion
+MAX_ALIASES = 50  # YAML ``*alias`` uses
 
-def _items(data: dict, key: str, path: Path) -> list[dict]:
-    value = data.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ResumeError(f"{path}: '{key}' must be a list of objects in a JSON Resume; "
-                          "fix it per https://jsonresume.org/schema")
-    return value
-
-
-def _strs(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    return [str(v) for v in value or [] if str(v).strip()]
+_JSON_FIX = "fix it per https://jsonresume.org/schema"
+_YAML_FIX = "fix the YAML per https://docs.rendercv.com (quote text that YAML would read as something else)"
 
 
-def _dates(item: dict, *keys: str) -> dict[str, str]:
-    out = {}
-    for key, target in zip(keys, ("start_date", "end_date"), strict=False):
-        if item.get(key):
-            out[target] = norm_date(item[key])
-    return out
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, _dt.date):
+        return f"a date ({value.isoformat()})"
+    return type(value).__name__
 
 
+class _Doc:
+    """The file being read: names it and the fix in every error about a field."""
+
+    def __init__(self, path: Path, fix: str) -> None:
+        self.path, self.fix = path, fix
+
+    def fail(self, where: str, problem: str) -> ResumeError:
+        return ResumeError(f"{self.path}: {where}: {problem}; {self.fix}")
+
+    def text(self, obj: dict, key: str, where: str) -> str:
+        """``obj[key]`` as text ("" when absent or null)."""
+        value = obj.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key}", f"expected text, got {_kind(value)}")
+        return value
+
+    def texts(self, obj: dict, key: str, where: str) -> list[str]:
+        """``obj[key]`` as a list of non-empty text items (one text counts as a list of one)."""
+        value = obj.get(key)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value] if value.strip() else []
+        if not isinstance(value, list):
+            raise self.fail(f"{where}.{key}", f"expected a list of text, got {_kind(value)}")
+        for i, v in enumerate(value):
+            if not isinstance(v, str):
+                raise self.fail(f"{where}.{key}[{i}]", f"expected text, got {_kind(v)}")
+        return [v for v in value if v.strip()]
+
+    def raw_date(self, obj: dict, key: str, where: str) -> str:
+        """``obj[key]`` as written ("2020-05 – 2021-03", "Fall 2021"); "" when absent or null.
+
+        Text, a whole-number year (``2021``) or a date (YAML ``2013-12-01``) is accepted.
+        """
+        value = obj.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, _dt.date):
+            return value.isoformat()[:10]
+        if isinstance(value, int) and not isinstance(value, bool) and 1800 <= value <= 2199:
+            return str(value)
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key}", f"expected a date as text (e.g. \"2021-03\"), got {_kind(value)}")
+        return value.strip()
+
+    def date(self, obj: dict, key: str, where: str) -> str:
+        """``obj[key]`` normalised ("2021-03", "2021", "present"); "" when absent or null."""
+        value = self.raw_date(obj, key, where)
+        return norm_date(value) if value else ""
+
+    def dates(self, item: dict, where: str, *keys: str) -> dict[str, str]:
+        out = {}
+        for key, target in zip(keys, ("start_date", "end_date"), strict=False):
+            value = self.date(item, key, where)
+            if value:
+                out[target] = value
+        return out
+
+    def items(self, data: dict, key: str, what: str = "objects") -> list[dict]:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, f"'{key}' must be a list of {what}, got {_kind(value)}")
+        for i, v in enumerate(value):
+            if not isinstance(v, dict):
+                raise self.fail(f"{key}[{i}]", f"'{key}' must be a list of {what}, got {_kind(v)}")
+        return value
+
+
+# ---------------------------------------------------------------- budgets
+def _fmt_path(parts: list[Any]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    if len(out) > 120:
+        out = out[:60] + " ... " + out[-50:]
+    return out or "(top level)"
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]')
+
+
+def _json_depth_check(doc: _Doc, text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before json.loads recurses into it (linear scan)."""
+    stack: list[list[Any]] = []  # per open container: [is_array, index or key]
+    last_string: str | None = None
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group(0)
+        if tok[0] == '"':
+            last_string = tok
+        elif tok in "[{":
+            stack.append([tok == "[", 0 if tok == "[" else None])
+            if len(stack) > MAX_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                where = _fmt_path([s[1] for s in stack[:-1] if s[1] is not None])
+                raise doc.fail(where, f"nested more than {MAX_DEPTH} levels deep (line {line}); a JSON Resume "
+                                      "needs 4 levels at most, remove the extra nesting")
+        elif tok in "]}":
+            if stack:
+                stack.pop()
+        elif tok == ":" and stack and not stack[-1][0] and last_string is not None:
+            try:
+                stack[-1][1] = json.loads(last_string)
+            except ValueError:
+                stack[-1][1] = last_string.strip('"')
+        elif tok == "," and stack and stack[-1][0]:
+            stack[-1][1] += 1
+
+
+def _tree_budget(doc: _Doc, data: Any) -> None:
+    """Refuse more than MAX_NODES values / MAX_CHARS characters in a loaded JSON tree."""
+    nodes = chars = 0
+    todo: list[tuple[Any, list[Any]]] = [(data, [])]
+    while todo:
+        value, where = todo.pop()
+        nodes += 1
+        if isinstance(value, str):
+            chars += len(value)
+        elif isinstance(value, dict):
+            todo.extend((v, [*where, k]) for k, v in value.items())
+            chars += sum(len(k) for k in value)
+        elif isinstance(value, list):
+            todo.extend((v, [*where, i]) for i, v in enumerate(value))
+        if nodes > MAX_NODES or chars > MAX_CHARS:
+            raise doc.fail(_fmt_path(where), f"the file holds more than {MAX_NODES} values or {MAX_CHARS} "
+                                             "characters, far beyond any resume; trim it")
+
+
+class _BudgetError(Exception):
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(where, problem)
+        self.where, self.problem = where, problem
+
+
+class _BudgetLoader(yaml.SafeLoader):
+    """SafeLoader that counts while composing: depth, aliases, expanded nodes and characters.
+
+    Each composed node's expanded size (nodes, chars, height) is memoised by identity, so an
+    alias costs O(1) to account for however much it expands to; the budget is checked the
+    moment a node is built, before anything is constructed or stringified.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[Any] = []
+        self._aliases = 0
+        self._sizes: dict[int, tuple[int, int, int]] = {}
+
+    def compose_node(self, parent, index):
+        label = index.value if isinstance(index, yaml.ScalarNode) else index
+        self._path.append(label)
+        try:
+            if len(self._path) > MAX_DEPTH:
+                raise _BudgetError(_fmt_path([p for p in self._path[:-1] if p is not None]),
+                                   f"nested more than {MAX_DEPTH} levels deep; a RenderCV file needs 5 levels "
+                                   "at most, remove the extra nesting")
+            alias = self.check_event(yaml.AliasEvent)
+            node = super().compose_node(parent, index)
+            where = [p for p in self._path if p is not None]
+            if alias:
+                self._aliases += 1
+                if self._aliases > MAX_ALIASES:
+                    raise _BudgetError(_fmt_path(where), f"more than {MAX_ALIASES} YAML aliases (*name); "
+                                                         "write the values out instead of aliasing them")
+                size = self._sizes.get(id(node))
+                if size is None:
+                    raise _BudgetError(_fmt_path(where), "a recursive YAML alias (it refers to a value "
+                                                         "that contains it); write the value out")
+                if len(self._path) - 1 + size[2] > MAX_DEPTH:
+                    raise _BudgetError(_fmt_path(where), f"the alias expands to more than {MAX_DEPTH} levels "
+                                                         "of nesting; write the value out")
+            else:
+                size = self._size_of(node)
+                self._sizes[id(node)] = size
+            if size[0] > MAX_NODES or size[1] > MAX_CHARS:
+                raise _BudgetError(_fmt_path(where), f"expands to more than {MAX_NODES} values or {MAX_CHARS} "
+                                                     "characters (YAML aliases repeating aliases, a 'billion "
+                                                     "laughs'); write the values out without aliases")
+            return node
+        finally:
+            self._path.pop()
+
+    def _size_of(self, node: yaml.Node) -> tuple[int, int, int]:
+        if isinstance(node, yaml.ScalarNode):
+            return 1, len(node.value), 1
+        children = node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
+        sizes = [self._sizes[id(c)] for c in children]
+        return (1 + sum(s[0] for s in sizes), sum(s[1] for s in sizes),
+                1 + max((s[2] for s in sizes), default=0))
+
+
+def _load_yaml(doc: _Doc, text: str) -> Any:
+    loader = _BudgetLoader(text)
+    try:
+        return loader.get_single_data()
+    except _BudgetError as exc:
+        raise doc.fail(exc.where, exc.problem) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise ResumeError(f"{doc.path}: malformed YAML{where} ({problem}); "
+                          "fix the syntax (RenderCV files start with 'cv:')") from exc
+    except (ValueError, OverflowError, RecursionError) as exc:  # e.g. an int of 5000 digits
+        raise ResumeError(f"{doc.path}: unreadable YAML value ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:200]}); fix or quote that value") from exc
+    finally:
+        loader.dispose()
+
+
+# ---------------------------------------------------------------- JSON Resume
 def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection]]:
     """JSON Resume (jsonresume.org schema v1) → sections with preset categories."""
+    doc = _Doc(path, _JSON_FIX)
+    _json_depth_check(doc, text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ResumeError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno} ({exc.msg}); "
                           "fix the syntax (e.g. python -m json.tool FILE)") from exc
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of 5000 digits
+        raise ResumeError(f"{path}: unreadable JSON value ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:200]}); fix that value") from exc
     known = {"basics", "work", "volunteer", "education", "awards", "certificates", "publications",
              "skills", "languages", "interests", "references", "projects"}
     if not isinstance(data, dict) or not known & set(data):
         raise ResumeError(f"{path}: not a JSON Resume (no basics/work/education... keys at the top level); "
                           "follow https://jsonresume.org/schema")
-    basics = data.get("basics") or {}
+    _tree_budget(doc, data)
+    basics = data.get("basics")
+    if basics is None:
+        basics = {}
     if not isinstance(basics, dict):
-        raise ResumeError(f"{path}: 'basics' must be an object in a JSON Resume; fix it per the schema")
+        raise ResumeError(f"{path}: 'basics' must be an object in a JSON Resume, got {_kind(basics)}; "
+                          "fix it per the schema")
     secs: list[RawSection] = []
 
     def add(title: str, category: str, entries: list[RawEntry]) -> None:
         if entries:
             secs.append(RawSection(title, entries, category))
 
-    summary = [s for s in (basics.get("label"), basics.get("summary")) if isinstance(s, str) and s]
+    name = doc.text(basics, "name", "basics")
+    summary = [s for s in (doc.text(basics, "label", "basics"), doc.text(basics, "summary", "basics")) if s]
     add("Summary", "character", [RawEntry(lines=summary)] if summary else [])
     for key, title, category, org, role in (("work", "Work", "work_experience", "name", "position"),
                                             ("volunteer", "Volunteer", "leadership", "organization",
                                              "position")):
         entries = []
-        for w in _items(data, key, path):
-            f = {"organization": str(w.get(org) or w.get("company") or ""), "title": str(w.get(role) or ""),
-                 **_dates(w, "startDate", "endDate"), "location": str(w.get("location") or "")}
-            lines = _strs(w.get("description")) + _strs(w.get("summary")) + _strs(w.get("highlights"))
+        for i, w in enumerate(doc.items(data, key)):
+            at = f"{key}[{i}]"
+            f = {"organization": doc.text(w, org, at) or doc.text(w, "company", at),
+                 "title": doc.text(w, role, at), **doc.dates(w, at, "startDate", "endDate"),
+                 "location": doc.text(w, "location", at)}
+            lines = (doc.texts(w, "description", at) + doc.texts(w, "summary", at)
+                     + doc.texts(w, "highlights", at))
             entries.append(RawEntry({k: v for k, v in f.items() if v}, "", lines))
         add(title, category, entries)
     entries = []
-    for e in _items(data, "education", path):
-        f = {"organization": str(e.get("institution") or ""), "degree": str(e.get("studyType") or ""),
-             "area": str(e.get("area") or ""), "gpa": str(e.get("score") or ""),
-             **_dates(e, "startDate", "endDate")}
-        lines = [f"Courses: {', '.join(_strs(e['courses']))}"] if e.get("courses") else []
+    for i, e in enumerate(doc.items(data, "education")):
+        at = f"education[{i}]"
+        f = {"organization": doc.text(e, "institution", at), "degree": doc.text(e, "studyType", at),
+             "area": doc.text(e, "area", at), "gpa": doc.text(e, "score", at),
+             **doc.dates(e, at, "startDate", "endDate")}
+        courses = doc.texts(e, "courses", at)
+        lines = [f"Courses: {', '.join(courses)}"] if courses else []
         entries.append(RawEntry({k: v for k, v in f.items() if v}, "", lines))
     add("Education", "education", entries)
     flat = []
-    for a in _items(data, "awards", path):
-        by = f" from {a['awarder']}" if a.get("awarder") else ""
-        when = f" ({norm_date(a['date'])})" if a.get("date") else ""
-        flat.append(f"{a.get('title', '')}{by}{when}" + (f": {a['summary']}" if a.get("summary") else ""))
-    for c in _items(data, "certificates", path):
-        flat.append(f"Certificate: {c.get('name', '')}" + (f" from {c['issuer']}" if c.get("issuer") else "")
-                    + (f" ({norm_date(c['date'])})" if c.get("date") else ""))
-    for p in _items(data, "publications", path):
-        flat.append(f"Publication: {p.get('name', '')}" + (f", {p['publisher']}" if p.get("publisher") else "")
-                    + (f" ({norm_date(p['releaseDate'])})" if p.get("releaseDate") else "")
-                    + (f". {p['summary']}" if p.get("summary") else ""))
+    for i, a in enumerate(doc.items(data, "awards")):
+        at = f"awards[{i}]"
+        title = doc.text(a, "title", at)
+        by, when, summ = doc.text(a, "awarder", at), doc.date(a, "date", at), doc.text(a, "summary", at)
+        flat.append(title + (f" from {by}" if by else "") + (f" ({when})" if when else "")
+                    + (f": {summ}" if summ else ""))
+    for i, c in enumerate(doc.items(data, "certificates")):
+        at = f"certificates[{i}]"
+        title = doc.text(c, "name", at)
+        issuer, when = doc.text(c, "issuer", at), doc.date(c, "date", at)
+        flat.append(f"Certificate: {title}" + (f" from {issuer}" if issuer else "")
+                    + (f" ({when})" if when else ""))
+    for i, p in enumerate(doc.items(data, "publications")):
+        at = f"publications[{i}]"
+        title = doc.text(p, "name", at)
+        pub, when, summ = doc.text(p, "publisher", at), doc.date(p, "releaseDate", at), doc.text(p, "summary", at)
+        flat.append(f"Publication: {title}" + (f", {pub}" if pub else "")
+                    + (f" ({when})" if when else "") + (f". {summ}" if summ else ""))
     add("Awards and Publications", "achievements", [RawEntry(lines=flat)] if flat else [])
-    skills = [f"{s.get('name', '')}" + (f" ({s['level']})" if s.get("level") else "")
-              + (f": {', '.join(_strs(s.get('keywords')))}" if s.get("keywords") else "")
-              for s in _items(data, "skills", path)]
+    skills = []
+    for i, s in enumerate(doc.items(data, "skills")):
+        at = f"skills[{i}]"
+        name_, level, keywords = doc.text(s, "name", at), doc.text(s, "level", at), doc.texts(s, "keywords", at)
+        skills.append(name_ + (f" ({level})" if level else "")
+                      + (f": {', '.join(keywords)}" if keywords else ""))
     add("Skills", "technical_skills", [RawEntry(lines=skills)] if skills else [])
-    personal = [f"Speaks {lang.get('language', '')}" + (f" ({lang['fluency']})" if lang.get("fluency") else "")
-                for lang in _items(data, "languages", path)]
-    personal += [f"Interests: {i.get('name', '')}" + (f" ({', '.join(_strs(i.get('keywords')))})"
-                                                       if i.get("keywords") else "")
-                 for i in _items(data, "interests", path)]
+    personal = []
+    for i, lang in enumerate(doc.items(data, "languages")):
+        at = f"languages[{i}]"
+        language, fluency = doc.text(lang, "language", at), doc.text(lang, "fluency", at)
+        personal.append(f"Speaks {language}" + (f" ({fluency})" if fluency else ""))
+    for i, it in enumerate(doc.items(data, "interests")):
+        at = f"interests[{i}]"
+        name_, keywords = doc.text(it, "name", at), doc.texts(it, "keywords", at)
+        personal.append(f"Interests: {name_}" + (f" ({', '.join(keywords)})" if keywords else ""))
     add("Languages and Interests", "character", [RawEntry(lines=personal)] if personal else [])
-    refs = [RawEntry({}, "", [f'"{r["reference"]}" — {r.get("name") or "a reference"}'])
-            for r in _items(data, "references", path) if r.get("reference")]
+    refs = []
+    for i, r in enumerate(doc.items(data, "references")):
+        at = f"references[{i}]"
+        quote = doc.text(r, "reference", at)
+        if quote:
+            refs.append(RawEntry({}, "", [f'"{quote}" — {doc.text(r, "name", at) or "a reference"}']))
     add("References", "recommendations", refs)
     entries = []
-    for p in _items(data, "projects", path):
-        f = {"name": str(p.get("name") or ""), "organization": str(p.get("entity") or ""),
-             "title": ", ".join(_strs(p.get("roles"))), **_dates(p, "startDate", "endDate")}
-        lines = _strs(p.get("description")) + _strs(p.get("highlights"))
-        if p.get("keywords"):
-            lines.append(f"Technologies: {', '.join(_strs(p['keywords']))}")
+    for i, p in enumerate(doc.items(data, "projects")):
+        at = f"projects[{i}]"
+        f = {"name": doc.text(p, "name", at), "organization": doc.text(p, "entity", at),
+             "title": ", ".join(doc.texts(p, "roles", at)), **doc.dates(p, at, "startDate", "endDate")}
+        lines = doc.texts(p, "description", at) + doc.texts(p, "highlights", at)
+        keywords = doc.texts(p, "keywords", at)
+        if keywords:
+            lines.append(f"Technologies: {', '.join(keywords)}")
         entries.append(RawEntry({k: v for k, v in f.items() if v}, "", lines))
     add("Projects", "projects", entries)
-    return (basics.get("name") or None), secs
+    return (name or None), secs
 
 
+# ---------------------------------------------------------------- RenderCV
 def read_rendercv(path: Path, text: str) -> tuple[str | None, list[RawSection]]:
     """RenderCV YAML (``cv:`` with ``sections``; entry types education, experience, normal,
     one-line, bullet, numbered, publication, text) → sections."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ResumeError(f"{path}: malformed YAML{where} ({getattr(exc, 'problem', exc)}); "
-                          "fix the syntax (RenderCV files start with 'cv:')") from exc
+    doc = _Doc(path, _YAML_FIX)
+    data = _load_yaml(doc, text)
     if not isinstance(data, dict) or not isinstance(data.get("cv"), dict):
         raise ResumeError(f"{path}: not a RenderCV file (no top-level 'cv:' mapping); "
                           "use RenderCV's format (cv: name, sections) or a .json/.md/.pdf resume")
     cv = data["cv"]
-    sections = cv.get("sections") or {}
+    sections = cv.get("sections")
+    if sections is None:
+        sections = {}
     if not isinstance(sections, dict):
-        raise ResumeError(f"{path}: 'cv.sections' must map section titles to lists of entries; fix the YAML")
+        raise ResumeError(f"{path}: 'cv.sections' must map section titles to lists of entries, got "
+                          f"{_kind(sections)}; fix the YAML")
+    name = doc.text(cv, "name", "cv")
     out = []
     for title, items in sections.items():
         if not isinstance(items, list):
-            raise ResumeError(f"{path}: cv.sections.{title} must be a list of entries; fix the YAML")
+            raise ResumeError(f"{path}: cv.sections.{title} must be a list of entries, got {_kind(items)}; "
+                              "fix the YAML")
         sec = RawSection(str(title).replace("_", " ").strip().title() if "_" in str(title)
                          or str(title).islower() else str(title))
         for i, item in enumerate(items):
-            sec.entries.append(_rendercv_entry(path, f"cv.sections.{title}[{i}]", item))
+            sec.entries.append(_rendercv_entry(doc, f"cv.sections.{title}[{i}]", item))
         out.append(sec)
-    return (str(cv["name"]) if cv.get("name") else None), out
+    return (name or None), out
 
 
-def _rendercv_entry(path: Path, where: str, item: Any) -> RawEntry:
+def _rendercv_entry(doc: _Doc, where: str, item: Any) -> RawEntry:
     if isinstance(item, str):
         return RawEntry(lines=[_md_inline(item)])
     if not isinstance(item, dict):
-        raise ResumeError(f"{path}: {where} must be text or a mapping (entry); fix the YAML")
+        raise doc.fail(where, f"an entry must be text or a mapping, got {_kind(item)}")
+
+    def text(key: str) -> str:
+        return _md_inline(doc.text(item, key, where)) if item.get(key) is not None else ""
+
     f: dict[str, str] = {}
-    if item.get("date") and not item.get("start_date"):
-        dm = DATE_ONLY.match(str(item["date"]))
-        f.update({"start_date": norm_date(dm.group("start"))} if dm else {"start_date": str(item["date"])})
+    date = doc.raw_date(item, "date", where)  # "2021", "2020-05 – 2021-03", "Fall 2021"...
+    if date and not doc.raw_date(item, "start_date", where):
+        dm = DATE_ONLY.match(date)
+        f.update({"start_date": norm_date(dm.group("start"))} if dm else {"start_date": date})
         if dm and dm.group("end"):
             f["end_date"] = norm_date(dm.group("end"))
-    f.update(_dates(item, "start_date", "end_date"))
+    f.update(doc.dates(item, where, "start_date", "end_date"))
     for key, target in (("company", "organization"), ("institution", "organization"), ("position", "title"),
                         ("degree", "degree"), ("area", "area"), ("location", "location"), ("name", "name"),
                         ("title", "name"), ("label", "name")):
-        if item.get(key):
-            f.setdefault(target, _md_inline(item[key]))
-    lines = []
-    for key in ("bullet", "number", "reversed_number"):
-        if item.get(key):
-            lines.append(_md_inline(item[key]))
-    if item.get("details"):
-        lines.append(f"{_md_inline(item['label'])}: {_md_inline(item['details'])}" if item.get("label")
-                     else _md_inline(item["details"]))
+        value = text(key)
+        if value:
+            f.setdefault(target, value)
+    lines = [v for v in (text(k) for k in ("bullet", "number", "reversed_number")) if v]
+    details = text("details")
+    if details:
+        label = text("label")
+        lines.append(f"{label}: {details}" if label else details)
         f.pop("name", None)
-    if item.get("authors"):
-        venue = ", ".join(x for x in (str(item.get("journal") or ""), f.get("start_date", "")) if x)
+    authors = [_md_inline(a) for a in doc.texts(item, "authors", where)]
+    if authors:
+        venue = ", ".join(x for x in (doc.text(item, "journal", where), f.get("start_date", "")) if x)
         lines.append(f"Publication: {f.pop('name', '')}" + (f" ({venue})" if venue else "")
-                     + f"; authors: {', '.join(_md_inline(a) for a in item['authors'])}")
-    if item.get("summary"):
-        lines.append(_md_inline(item["summary"]))
-    for h in _strs(item.get("highlights")):
+                     + f"; authors: {', '.join(authors)}")
+    summary = text("summary")
+    if summary:
+        lines.append(summary)
+    for h in doc.texts(item, "highlights", where):
         lines.extend(_md_inline(x) for x in re.split(r"\s+-\s+(?=[A-Z0-9])", h) if x.strip())
     for gpa in re.findall(r"GPA:?\s*(\d\.\d+(?:/\d\.\d+)?)", " ".join(lines)):
         f.setdefault("gpa", gpa)
     return RawEntry(f, "", lines)
-
-

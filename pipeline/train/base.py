@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.cache import build, file_sha256, make_key
 from pipeline.config import Config
 from pipeline.embedded import EMBEDDED, embedded_gguf_path, fix_special_tokens
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, ModelInputError
 
 _SAVED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer_config.json")
 
@@ -42,8 +42,11 @@ def resolve_base(cfg: Config, *, force: bool = False):
         hold architecture, parameter count, tied embeddings, eos/pad ids and the source.
 
     Raises:
-        ModelError: missing file or folder, an uncached hub id while offline, a hub download
-            failure, or a GGUF/folder transformers cannot load (e.g. unsupported architecture).
+        ModelInputError: (exit 2, also a ModelError) ``model.base`` names a missing file or
+            folder, a folder without config.json, a malformed id, an uncached hub id while
+            offline, or a model without a chat template: fix the config or the setup.
+        ModelError: (exit 1) a hub download failure, or a GGUF/folder transformers cannot load
+            (e.g. unsupported architecture).
     """
     source = _locate(cfg.model.base)
     sections = {"model": {"base": cfg.model.base, "trust_remote_code": cfg.model.trust_remote_code}}
@@ -67,17 +70,17 @@ def _locate(base: str) -> _Source:
     path = Path(base).expanduser()
     if base.endswith(".gguf"):
         if not path.is_file():
-            raise ModelError(f"model.base: GGUF file {path} not found; fix the path or use model.base: embedded")
+            raise ModelInputError(f"model.base: GGUF file {path} not found; fix the path or use model.base: embedded")
         return _Source(path.resolve().parent, path.name, file_sha256(path))
     if path.is_dir():
         config = path / "config.json"
         if not config.is_file():
-            raise ModelError(f"model.base: {path} has no config.json; point it at a saved transformers model folder")
+            raise ModelInputError(f"model.base: {path} has no config.json; point it at a saved transformers model folder")
         stamp = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in path.iterdir() if p.is_file())
         return _Source(path.resolve(), None, f"{file_sha256(config)}:{stamp}")
     if path.is_absolute() or base.startswith((".", "~")) or base.count("/") != 1:
-        raise ModelError(f"model.base: {base!r} is neither an existing folder, a .gguf file, 'embedded', "
-                         "nor a hub id like 'org/name'; fix the value")
+        raise ModelInputError(f"model.base: {base!r} is neither an existing folder, a .gguf file, 'embedded', "
+                              "nor a hub id like 'org/name'; fix the value")
     folder = _hub_snapshot(base)
     return _Source(folder, None, folder.name)
 
@@ -94,7 +97,7 @@ def _hub_snapshot(repo_id: str) -> Path:
     except LocalEntryNotFoundError:
         pass
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        raise ModelError(
+        raise ModelInputError(
             f"model.base: {repo_id} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
             f"download it first (huggingface-cli download {repo_id}) or set model.base to a local "
             "folder, a .gguf file, or 'embedded'"
@@ -122,7 +125,7 @@ def _convert(source: _Source, out: Path, trust_remote_code: bool) -> dict:
                          f"{str(exc).splitlines()[0] if str(exc) else ''}); use a supported architecture "
                          "(e.g. llama, qwen2, mistral) or model.base: embedded") from exc
     if not tokenizer.chat_template:
-        raise ModelError(f"model.base: {where} has no chat template; use an instruct/chat model")
+        raise ModelInputError(f"model.base: {where} has no chat template; use an instruct/chat model")
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tokenizer))
     for conf in (model.config, model.generation_config):
