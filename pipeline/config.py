@@ -67,29 +67,29 @@ class ServerConfig(_Section):
 class ValidationSection(_Section):
     """Checks on the ingested resume."""
 
-    context_token_warn: int = Field(6000, ge=1)
+    context_token_warn: int = Field(2000, ge=1)
 
 
 class GenerationLimits(_Section):
     """Length limits and filters applied to every generated question and answer."""
 
     question_max_tokens: int = Field(64, ge=1)
-    answer_max_tokens: int = Field(192, ge=1)
-    min_question_length: int = Field(12, ge=1, description="characters")
-    min_answer_length: int = Field(20, ge=1, description="characters")
-    min_variation_length: int = Field(12, ge=1, description="characters")
-    max_question_words: int = Field(30, ge=1)
-    max_answer_sentences: int = Field(3, ge=1)
-    max_answer_words: int = Field(60, ge=1)
+    answer_max_tokens: int = Field(80, ge=1)
+    min_question_length: int = Field(15, ge=1, description="characters")
+    min_answer_length: int = Field(15, ge=1, description="characters")
+    min_variation_length: int = Field(15, ge=1, description="characters")
+    max_question_words: int = Field(15, ge=1)
+    max_answer_sentences: int = Field(2, ge=1)
+    max_answer_words: int = Field(50, ge=1)
 
 
 class LLMDefaults(_Section):
     """Sampling defaults for requests to the llama.cpp server."""
 
     temperature: float = Field(0.7, ge=0, le=2)
-    max_tokens: int = Field(256, ge=1)
-    variation_max_tokens: int = Field(256, ge=1)
-    long_question_skip_prob: float = Field(0.5, ge=0, le=1)
+    max_tokens: int = Field(128, ge=1)
+    variation_max_tokens: int = Field(64, ge=1)
+    long_question_skip_prob: float = Field(0.1, ge=0, le=1)
     stop_sequences: tuple[str, ...] = ("<|im_end|>", "<|endoftext|>")
 
 
@@ -123,8 +123,8 @@ class DatasetConfig(_Section):
         description="the one refusal sentence of the training set; must contain a refusal marker",
     )
     seed: int = 88
-    include_military: bool = False
-    has_recommendations: bool = False
+    include_military: bool = True
+    has_recommendations: bool = True
 
     @field_validator("system_prompt", "refusal_answer")
     @classmethod
@@ -166,7 +166,7 @@ class SFTSection(_Section):
     gradient_checkpointing: bool = False
     packing: bool = True
     group_by_length: bool = True
-    dataloader_num_workers: int = Field(0, ge=0)
+    dataloader_num_workers: int = Field(2, ge=0)
     eval_strategy: Literal["no", "steps", "epoch"] = "no"
     save_strategy: Literal["no", "steps", "epoch"] = "no"
     load_best_model_at_end: bool = False
@@ -271,7 +271,7 @@ class EvaluationSection(_Section):
         "benchmark rounds (one request each, cycling over the sampled cases) per p95 latency gate"))
     bootstrap_resamples: int = Field(2000, ge=100, le=100_000, description=(
         "bootstrap resamples behind every metric's 95% confidence interval (seeded with evaluation.seed)"))
-    report_output: str = Field("reports", min_length=1)
+    report_output: str = Field("data/eval_reports", min_length=1)
     eval_data_dir: str = Field("data/eval", min_length=1)
     refusal_markers: tuple[str, ...] = Field(min_length=1, default=(
         "I don't know", "I do not know", "not in the resume", "I can't answer", "I cannot answer",

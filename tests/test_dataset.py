@@ -485,9 +485,8 @@ def test_output_paths_that_are_files_fail_before_any_work(write_config, tmp_path
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     for overrides in ({"dataset_output": str(blocker)}, {"evaluation": {"eval_data_dir": str(blocker)}}):
-        cfg = load_config(write_config(overrides))
-        with pytest.raises(PipelineError, match="a-file"):
-            dataset.build(cfg)
+        with pytest.raises(PipelineError, match="a-file is a file, not a folder"):  # at load, before any work
+            load_config(write_config(overrides))
         assert blocker.read_text() == "x"
 
 
@@ -519,7 +518,7 @@ def test_sigterm_mid_build_leaves_nothing_half_written(write_config):
     assert proc.poll() is None, "the build finished before a temp folder was seen"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143 and "interrupted: no artifact was marked complete" in err
+    assert proc.returncode == 143 and "interrupted: artifacts already marked complete are kept" in err
     assert not list(root.glob(".tmp-*")) and not [d for d in root.iterdir() if (d / "manifest.json").exists()]
 
 
@@ -656,3 +655,37 @@ def test_hub_id_and_used_knobs_in_the_key(write_config, backend):
     assert dataset._key(load_config(write_config(_merged(base, {"dataset": {"hub_id": "a/b"}}))), "r" * 64)[0] == key
     for used in ({"dataset": {"seed": 1}}, {"generation_limits": {"max_question_words": 9}}):
         assert dataset._key(load_config(write_config(_merged(base, used))), "r" * 64)[0] != key
+
+
+def _words(n: int) -> str:
+    return " ".join(["Where"] + ["did"] * (n - 3) + ["Maya", "work"]) + "?"
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 1.0])
+def test_long_question_skip_prob_is_the_chance_to_skip_a_long_question(write_config, p):
+    """docs/knobs.md: a question over half of max_question_words (within it) is skipped with this chance."""
+    import random
+
+    from pipeline.dataset import llm
+
+    cfg = load_config(write_config({"dataset": {"backend": "llm", "seed": 7},
+                                    "generation_limits": {"max_question_words": 12},
+                                    "llm_defaults": {"long_question_skip_prob": p}}))
+    gen = llm._Generator(cfg, client=None, resume_text="", grounding=None)
+    units = [f"education:{i}" for i in range(600)]
+    skipped = []
+    for unit in units:
+        rejects = Counter()
+        kept = gen._question_ok(_words(9), unit, rejects)  # 9 words: over half (6), within the cap (12)
+        assert kept != bool(rejects["question_long_skipped"])
+        # the draw is seeded by dataset.seed and the unit: the same on every rerun
+        assert kept == (random.Random(llm._seed(cfg, unit, "long")).random() >= p)
+        skipped.append(not kept)
+        for n, reason in ((6, None), (13, "question_max_words")):  # short: never skipped; over the cap: rejected
+            rejects = Counter()
+            assert gen._question_ok(_words(n), unit, rejects) is (reason is None)
+            assert list(rejects) == ([reason] if reason else [])
+    rate = sum(skipped) / len(units)
+    assert abs(rate - p) <= 0.05, rate
+    if p in (0.0, 1.0):
+        assert rate == p

@@ -100,3 +100,72 @@ def test_config_yaml_spells_out_every_knob():
 
     missing = sorted(k for k in _leaves(Config) if not has(raw, k))
     assert not missing, f"config.yaml lacks these knobs at the top level: {missing}"
+
+
+def _raw():
+    import yaml
+
+    return yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+
+
+def _lookup(tree, dotted: str):
+    for part in dotted.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return _MISSING
+        tree = tree[part]
+    return tree
+
+
+_MISSING = object()
+
+
+def test_full_profile_is_the_guides_reference_run():
+    """The guide's full column is the default: what the full profile resolves to, and config.yaml's top level."""
+    full = load_config(REPO / "config.yaml", profile="full")
+    raw = _raw()
+    assert not raw["profiles"].get("full"), "profiles.full must not override the reference values"
+    wrong = []
+    for key, (doc_full, _) in _documented().items():
+        actual = _render(_value(full, key))
+        top = _render(_lookup(raw, key))
+        doc = doc_full.strip("` ").replace("`", "")
+        if not (_same(doc, actual) and _same(doc, top)):
+            wrong.append(f"{key}: guide {doc!r}, full profile {actual!r}, config.yaml top level {top!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+# The reference values the knob guide prescribes for the full run (a regression guard for
+# the values it once lacked: tight generation limits, short llm requests, every category).
+REFERENCE = {
+    "generation_limits.question_max_tokens": 64, "generation_limits.answer_max_tokens": 80,
+    "generation_limits.min_question_length": 15, "generation_limits.min_answer_length": 15,
+    "generation_limits.min_variation_length": 15, "generation_limits.max_question_words": 15,
+    "generation_limits.max_answer_sentences": 2, "generation_limits.max_answer_words": 50,
+    "validation.context_token_warn": 2000,
+    "llm_defaults.temperature": 0.7, "llm_defaults.max_tokens": 128, "llm_defaults.variation_max_tokens": 64,
+    "llm_defaults.long_question_skip_prob": 0.1,
+    "dataset.include_military": True, "dataset.has_recommendations": True,
+    "sft.dataloader_num_workers": 2, "evaluation.report_output": "data/eval_reports",
+}
+
+
+@pytest.mark.parametrize("key", sorted(REFERENCE))
+def test_full_profile_has_the_reference_values(key):
+    full = load_config(REPO / "config.yaml", profile="full")
+    assert _value(full, key) == REFERENCE[key]
+    assert _same(_documented()[key][0].strip("` "), _render(REFERENCE[key]))
+
+
+def test_cpu_differs_from_full_only_where_its_profile_says_so():
+    raw = _raw()
+    full = load_config(REPO / "config.yaml", profile="full")
+    cpu = load_config(REPO / "config.yaml", profile="cpu")
+    differ = sorted(k for k in _leaves(Config) if _value(full, k) != _value(cpu, k))
+    unset = [k for k in differ if _lookup(raw["profiles"]["cpu"], k) is _MISSING]
+    assert not unset, f"cpu differs from full without setting it in profiles.cpu: {unset}"
+
+
+def test_group_by_length_says_packing_replaces_it():
+    text = _documented()["sft.group_by_length"]
+    row = next(line for line in DOC.read_text(encoding="utf-8").splitlines() if "`sft.group_by_length`" in line)
+    assert text and "packing replaces it" in row and "packing: false" in row

@@ -121,6 +121,37 @@ def test_every_lora_and_sft_knob_reaches_the_trainer_configs(
     assert ("group_by_length off" in " ".join(notes)) == (packing and group)
 
 
+
+@pytest.mark.parametrize("packing", [True, False])
+def test_group_by_length_with_and_without_packing_is_logged_and_reaches_sft_config(
+        write_config, tmp_path, monkeypatch, caplog, packing):
+    """Packing replaces group_by_length: the run logs it; with packing off the knob reaches SFTConfig."""
+    import transformers
+
+    from pipeline.train import sft as sft_module
+
+    cfg = load_config(write_config({"sft": {"packing": packing, "group_by_length": True}}))
+    configs = sft_module.trainer_configs(cfg, "cpu", tmp_path)
+    assert configs.sft.group_by_length is (not packing)
+    assert configs.sft.packing is packing
+    assert any("packing replaces it" in n for n in configs.notes) is packing
+
+    class _Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise _Stop
+
+    monkeypatch.setattr(sft_module, "_load_splits", lambda dataset: ([{"messages": []}], None))
+    monkeypatch.setattr(sft_module, "pick_device", lambda: "cpu")
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", stop)
+    recipe = sft_module.SFTRecipe(cfg, Artifact("dataset", "d" * 64, tmp_path), Artifact("base", "b" * 64, tmp_path),
+                                  tmp_path / "work")
+    with caplog.at_level("WARNING", logger="pipeline.train.sft"), pytest.raises(_Stop):
+        recipe.setup()
+    logged = [r.getMessage() for r in caplog.records if r.name == "pipeline.train.sft"]
+    assert any("group_by_length off: sft.packing replaces it" in m for m in logged) is packing
+
 def test_device_precision_and_mps_overrides(write_config, tiny_model_dir, tmp_path, monkeypatch):
     import torch
 

@@ -104,7 +104,8 @@ def check_eval_sets(cfg: Config) -> None:
     load with :func:`load_eval_set`, and its cases must fit the resume: every ``kw:`` tag
     must occur in the (scrubbed) resume text, every proper name in an answer case's
     reference too (:func:`pipeline.metrics.infer_keywords`, the person's names excluded),
-    and no question may appear twice across the sets (compared as normalized tokens). The
+    and no question may appear twice across the sets (verbatim, up to whitespace: a
+    lower-cased or re-punctuated copy is a deliberate robustness case). The
     harness calls this in ``pytest_configure`` so a broken file is one usage error, not one
     error per gate.
 
@@ -163,7 +164,7 @@ def fit_problems(cfg: Config, paths: Sequence[Path]) -> list[str]:
                 if absent:
                     problems.append(f"{where}: reference_answer names {', '.join(absent)}, which the resume does "
                                     "not; answer from the resume only (or fix the spelling)")
-            key = tuple(metrics.tokens(line.question))
+            key = tuple(line.question.split())  # verbatim: a re-cased copy is a deliberate noise case
             if key in seen:
                 problems.append(f"{where}: the same question as {seen[key]}; remove one of them or rephrase it")
             else:

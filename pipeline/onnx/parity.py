@@ -34,7 +34,7 @@ from pathlib import Path
 from pipeline.config import VARIANTS, Config
 from pipeline.errors import PipelineError
 
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
+JS_DIR = Path(__file__).resolve().parents[2] / "js"
 DTYPES = {"model.onnx": "fp32", "model_int8.onnx": "int8", "model_uint8.onnx": "uint8", "model_q4.onnx": "q4"}
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")

@@ -318,7 +318,8 @@ def trainer_configs(cfg: Config, device: str, output_dir: Path, *, has_eval: boo
         **precision, **extra,
     )
     if s.packing and s.group_by_length:
-        notes.append("group_by_length off: packing already removes padding")
+        notes.append("group_by_length off: sft.packing replaces it (packed rows hold no padding to cut); "
+                     "set sft.packing: false to batch by length instead")
     lora_config = LoraConfig(
         r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
         target_modules=list(cfg.lora.target_modules), bias="none", task_type="CAUSAL_LM",
