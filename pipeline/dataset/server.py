@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,8 +126,15 @@ class LlamaClient:
         self._http.close()
 
     # -- readiness -------------------------------------------------------------------------
-    def wait_ready(self) -> str:
+    def wait_ready(self, alive: Callable[[], None] | None = None,
+                   timeout_error: Callable[[str], ServerError] | None = None) -> str:
         """Poll until the server answers, at most ``server.health_check_timeout`` seconds.
+
+        Args:
+            alive: called before every poll; raises when the server process is gone (the
+                managed server uses it to report an early exit at once).
+            timeout_error: builds the error raised on time-out from the last fault seen
+                (default: one naming host, port and the setting).
 
         Returns:
             The endpoint that answered 200 (``/health`` or ``/v1/models``).
@@ -139,6 +146,8 @@ class LlamaClient:
         last = "no answer"
         use_models = False
         while True:
+            if alive is not None:
+                alive()
             path = "/v1/models" if use_models else "/health"
             try:
                 resp = self._http.get(path, timeout=min(5.0, self.server.timeout))
@@ -151,6 +160,8 @@ class LlamaClient:
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() >= deadline:
+                if timeout_error is not None:
+                    raise timeout_error(last)
                 raise ServerError(
                     f"llama.cpp server at {self.url} not ready within server.health_check_timeout="
                     f"{self.server.health_check_timeout:g}s ({last}); start it (or set server.managed: true), "
@@ -363,27 +374,18 @@ def managed_server(cfg: Config, *, model: Path | None = None, port: int | None =
 
 
 def _wait_started(proc: subprocess.Popen, server: ServerConfig, log_path: Path) -> None:
-    deadline = time.monotonic() + server.health_check_timeout
+    def alive() -> None:
+        if proc.poll() is not None:
+            raise ServerError(f"managed llama.cpp server {describe_exit(proc.returncode)} before it was "
+                              f"ready: {_tail(log_path)}; check server.managed_model and server.managed_n_ctx")
+
+    def timed_out(last: str) -> ServerError:
+        return ServerError(f"managed llama.cpp server on 127.0.0.1:{server.port} not ready within "
+                           f"server.health_check_timeout={server.health_check_timeout:g}s ({last}): "
+                           f"{_tail(log_path)}; raise server.health_check_timeout")
+
     with LlamaClient(server) as client:
-        while True:
-            if proc.poll() is not None:
-                raise ServerError(f"managed llama.cpp server {describe_exit(proc.returncode)} before it was "
-                                  f"ready: {_tail(log_path)}; check server.managed_model and server.managed_n_ctx")
-            try:
-                resp = client._http.get("/v1/models", timeout=2.0)
-                if resp.status_code == 200:
-                    health = client._http.get("/health", timeout=2.0)
-                    if health.status_code in (200, 404):
-                        return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() >= deadline:
-                raise ServerError(
-                    f"managed llama.cpp server on 127.0.0.1:{server.port} not ready within "
-                    f"server.health_check_timeout={server.health_check_timeout:g}s: {_tail(log_path)}; "
-                    "raise server.health_check_timeout"
-                )
-            time.sleep(_POLL_S)
+        client.wait_ready(alive=alive, timeout_error=timed_out)
 
 
 def _first_request(proc: subprocess.Popen, server: ServerConfig, log_path: Path) -> None:
