@@ -241,5 +241,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _run() -> int:
+    """``main()`` for the command line: a closed stdout (``python -m pipeline config | head``)
+    ends the command quietly instead of with a BrokenPipeError traceback."""
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout again at exit
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run())
