@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pipeline import metrics
 from pipeline.config import Config
@@ -67,10 +66,6 @@ def _keywords(tags: Iterable[str], reference: str, behavior: str, exclude: Seque
     return (), "none"
 
 
-def _read_jsonl(path: Path, fix: str = _REGEN) -> Iterable[tuple[int, dict[str, Any]]]:
-    return eval_sets.read_jsonl(path, fix)
-
-
 def load_eval_set(path: Path, set_name: str, exclude: Sequence[str] = ()) -> list[EvalCase]:
     """Read one curated eval set (fields id, category, question, reference_answer,
     expected_behavior, tags).
@@ -114,14 +109,10 @@ def check_eval_sets(cfg: Config) -> None:
             another person, a line is malformed, or cases do not fit the resume; one message
             listing every offending ``file:line`` with its fix.
     """
-    eval_sets.check_folder(cfg)
+    eval_sets.check_folder(cfg)  # the folder, source.json, and every present set line by line
     folder = cfg.path(cfg.evaluation.eval_data_dir)
-    present = []
-    for name in EVAL_SETS:
-        path = folder / f"{name}.jsonl"
-        if path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip():
-            load_eval_set(path, name, (cfg.person_full_name, cfg.person_name))
-            present.append(path)
+    present = {path: eval_sets.read_cases(path) for path in (folder / f"{name}.jsonl" for name in EVAL_SETS)
+               if path.is_file() and path.read_bytes().strip()}
     if present:
         problems = fit_problems(cfg, present)
         if problems:
@@ -134,9 +125,13 @@ _MONTHS = frozenset("january february march april may june july august september
                     "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 
 
-def fit_problems(cfg: Config, paths: Sequence[Path]) -> list[str]:
+def fit_problems(cfg: Config, sets: Mapping[Path, Sequence[tuple[int, eval_sets.CaseLine]]]) -> list[str]:
     """``file:line: problem; fix`` for each eval case whose ``kw:`` tags or reference names are
-    not in the resume, and for each question repeated across ``paths`` (see :func:`check_eval_sets`)."""
+    not in the resume, and for each question repeated across the sets (see :func:`check_eval_sets`).
+
+    Args:
+        sets: eval set file → its validated ``(line number, case)`` pairs (:func:`pipeline.dataset.eval_sets.read_cases`).
+    """
     text = ingest(cfg.path(cfg.resume_path)).text
     # Resume tokens plus the parts of dates and ranges ("2021-03" also counts as "2021").
     have_set = {part for tok in metrics.tokens(text) for part in (tok, *re.split(r"[-/–]", tok)) if part}
@@ -150,8 +145,8 @@ def fit_problems(cfg: Config, paths: Sequence[Path]) -> list[str]:
     names = (cfg.person_full_name, cfg.person_name)
     problems: list[str] = []
     seen: dict[tuple[str, ...], str] = {}
-    for path in paths:
-        for number, line in eval_sets.read_cases(path):
+    for path, lines in sets.items():
+        for number, line in lines:
             where = f"{path.name}:{number}"
             for tag in line.tags:
                 if tag.startswith("kw:") and tag[3:].strip() and not occurs(tag[3:].strip()):
@@ -182,7 +177,7 @@ def load_validation_cases(path: Path, exclude: Sequence[str] = ()) -> list[EvalC
     """
     fix = "rebuild it with `python -m pipeline dataset --force`"
     cases = []
-    for number, row in _read_jsonl(path, fix):
+    for number, row in eval_sets.read_jsonl(path, fix):
         try:
             roles = {m["role"]: m["content"] for m in row["messages"]}
             question, reference = roles["user"], roles["assistant"]
