@@ -181,3 +181,19 @@ def test_smoke_sample_is_stratified_deterministic_and_full_takes_everything(cfg,
             assert all(q[c] >= 1 for c in sizes)
 
     quotas_are_exact()
+
+
+def test_bootstrap_resamples_knob_reaches_the_intervals(cfg):
+    from unittest import mock
+
+    res = [scoring.CaseResult(c, "x", 1, 1.0, True, {"exact_match": float(i % 3 == 0), "token_f1": 0.5,
+                                                      "keyword_coverage": None, "refused": False,
+                                                      "behavior_correct": True, "length_ok": True}, [])
+           for i, c in enumerate(_cases(30, 0))]
+    seen = []
+    real = scoring.bootstrap_ci
+    with mock.patch.object(scoring, "bootstrap_ci", lambda v, **kw: seen.append(kw) or real(v, **kw)):
+        for n in (100, 5000):
+            ev = cfg.evaluation.model_copy(update={"bootstrap_resamples": n})
+            scoring.aggregate(cfg.model_copy(update={"evaluation": ev}), res, 1.0)
+    assert {kw["resamples"] for kw in seen} == {100, 5000} and {kw["seed"] for kw in seen} == {cfg.evaluation.seed}
