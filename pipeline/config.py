@@ -115,7 +115,8 @@ class DatasetConfig(_Section):
     refusal_share: float = Field(0.15, ge=0, lt=1, description="share of refusal samples")
     noisy_question_share: float = Field(
         0.2, ge=0, le=1,
-        description="share of training questions given surface noise (casing, typo, greeting); validation stays clean",
+        description="share of training questions given surface noise (casing, typo, greeting, the person named by "
+                    "full name or as 'the candidate'); validation stays clean",
     )
     refusal_answer: str = Field(
         "I don't know; that is not in {person_name}'s resume.",
@@ -125,6 +126,11 @@ class DatasetConfig(_Section):
     seed: int = 88
     include_military: bool = True
     has_recommendations: bool = True
+    holdout_dirs: list[str] = Field(
+        default_factory=list,
+        description="folders of hand-written cases (golden/adversarial/ood.jsonl, e.g. a dev split) that, like "
+                    "evaluation.eval_data_dir, no training question may near-copy",
+    )
 
     @field_validator("system_prompt", "refusal_answer")
     @classmethod

@@ -175,9 +175,23 @@ def test_optional_categories(write_config, knob, category):
     assert on.numbers["counts_per_category"][category] > 0
 
 
+def test_max_answer_sentences_filter(write_config, tmp_path):
+    """A two-sentence project description gives a two-sentence answer; a limit of 1 rejects it."""
+    text = (REPO / "data/resume/maya_okonkwo_lindqvist.md").read_text(encoding="utf-8").replace(
+        "- Open-source tide forecasting library combining harmonic analysis with a small transformer; 1,100+ GitHub stars.",
+        "- Open-source tide forecasting library combining harmonic analysis with a small transformer. "
+        "It has 1,100+ GitHub stars.")
+    resume = tmp_path / "two_sentences.md"
+    resume.write_text(text, encoding="utf-8")
+    _, loose = _build(write_config, {"resume_path": str(resume)})
+    assert not loose.numbers["rejects"].get("answer_max_sentences")
+    _, strict = _build(write_config, {"resume_path": str(resume), "generation_limits": {"max_answer_sentences": 1}})
+    assert strict.numbers["rejects"]["answer_max_sentences"] > 0
+    assert all(metrics.count_sentences(r["answer"]) <= 1 for r in _all_rows(strict))
+
+
 @pytest.mark.parametrize("limit, value, reject", [
     ("max_answer_words", 14, "answer_max_words"),
-    ("max_answer_sentences", 1, "answer_max_sentences"),
     ("max_question_words", 6, "question_max_words"),
     ("min_question_length", 40, "question_min_length"),
     ("min_answer_length", 90, "answer_min_length"),
@@ -360,6 +374,19 @@ def test_question_noise_property(questions, share, seed):
             assert normalize_question(o.question) not in avoid and len(o.question) <= 45
     assert dataset.add_question_noise(samples, share, seed, avoid=avoid, fits=lambda q: len(q) <= 45) == out
     assert dataset.add_question_noise(samples, 0.0, seed) == samples
+
+
+def test_question_noise_names_the_person_otherwise_in_answers_and_refusals_alike():
+    samples = [Sample(f"What did Maya do at Org {i}?", "a.", "work_experience", f"f{i}", "t", f"g{i}")
+               for i in range(100)]
+    samples += [Sample(f"What is Maya's salary {i}?", "I don't know.", "refusal", "", "t", f"r{i}", "refuse")
+                for i in range(100)]
+    out = dataset.add_question_noise(samples, 1.0, 88, names=("Maya", "Maya Okonkwo-Lindqvist"))
+    for behavior in ("answer", "refuse"):
+        qs = [o.question for o in out if o.behavior == behavior]
+        assert any("Maya Okonkwo-Lindqvist" in q for q in qs) and any("the candidate" in q for q in qs)
+    assert {(o.answer, o.group) for o in out} == {(s.answer, s.group) for s in samples}
+    assert not any("the candidate" in o.question for o in dataset.add_question_noise(samples, 1.0, 88))
 
 
 def test_question_noise_keeps_symbols_of_names():

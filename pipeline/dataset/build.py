@@ -26,12 +26,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline import metrics
 from pipeline.cache import Artifact, file_sha256, make_key
 from pipeline.cache import build as cache_build
 from pipeline.config import Config
 from pipeline.dataset import eval_sets, llm, refusals, template
 from pipeline.dataset.filters import (
     apply_filters,
+    drop_near_copies,
     normalize_question,
     question_problem,
     split_by_group,
@@ -47,8 +49,9 @@ log = logging.getLogger(__name__)
 STAGE = "dataset"
 # Part of the cache key: bump it when the same config and resume would now give other rows
 # (2: lower-case noise keeps "C++"/"3.97"; a no-op noise leaves the question clean;
-# 3: sample ids are "s" + hex, never all digits).
-GENERATOR_VERSION = 3
+# 3: sample ids are "s" + hex, never all digits; 4: every bullet gets questions, yes/no,
+# count, degree-level and keyed intents, "Yes," answers).
+GENERATOR_VERSION = 4
 MIN_FACTS_FOR_DATASET = 8  # fewer facts than this cannot teach more than a handful of answers
 
 
@@ -71,7 +74,7 @@ def _rows(cfg: Config, samples: Sequence[Sample]) -> list[dict[str, Any]]:
         "id": _sample_id(s),
         "messages": [{"role": "system", "content": cfg.system_prompt},
                      {"role": "user", "content": s.question}, {"role": "assistant", "content": s.answer}],
-        **{k: v for k, v in asdict(s).items()},
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(s).items()},
     } for s in samples]
 
 
@@ -83,6 +86,7 @@ def _write(cfg: Config, out: Path, splits: dict[str, list[Sample]], metadata: di
         "id": Value("string"),
         "messages": [{"role": Value("string"), "content": Value("string")}],
         **{k: Value("string") for k in ("question", "answer", "category", "fact_id", "template", "group", "behavior")},
+        "computed": [Value("string")],
     })
     rows = {name: _rows(cfg, samples) for name, samples in splits.items()}
     for name, items in rows.items():
@@ -153,16 +157,17 @@ def _backend(cfg: Config):
 _LLM_ONLY_DATASET_KNOBS = ("temperatures",)  # dataset.* read by the llm backend only
 
 
-def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
-    """Cache key over the config sections the backend uses, the resume bytes, the phrasings file
-    and :data:`GENERATOR_VERSION`.
+def _key(cfg: Config, resume_sha: str, held_out: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
+    """Cache key over the config sections the backend uses, the resume bytes, the phrasings file,
+    the held-out eval questions and :data:`GENERATOR_VERSION`.
 
     Knobs a backend ignores stay out of its key, so moving them never rebuilds the dataset (and
     retrains the model): ``dataset.hub_id`` (publishing only) is never in it; the sampling and
     server knobs (``dataset.temperatures``, ``llm_defaults``, ``server``) only with ``backend: llm``.
     """
     sections: dict[str, Any] = {
-        "dataset": cfg.dataset.model_dump(mode="json", exclude={"hub_id", *_LLM_ONLY_DATASET_KNOBS}),
+        # holdout_dirs counts through the questions it holds (held_out_sha256), not its spelling
+        "dataset": cfg.dataset.model_dump(mode="json", exclude={"hub_id", "holdout_dirs", *_LLM_ONLY_DATASET_KNOBS}),
         "generation_limits": cfg.generation_limits.model_dump(mode="json"),
         "person_name": cfg.person_name, "person_full_name": cfg.person_full_name,
         "system_prompt": cfg.system_prompt,
@@ -174,7 +179,9 @@ def _key(cfg: Config, resume_sha: str) -> tuple[str, dict[str, Any]]:
         sections["llm_defaults"] = cfg.llm_defaults.model_dump(mode="json")
         sections["server"] = cfg.server.model_dump(mode="json")
     phrasings = hashlib.sha256(json.dumps(load_phrasings(), sort_keys=True).encode()).hexdigest()
-    extra = {"resume_sha256": resume_sha, "phrasings_sha256": phrasings, "generator_version": GENERATOR_VERSION}
+    held = hashlib.sha256("\n".join(sorted(set(held_out))).encode()).hexdigest()
+    extra = {"resume_sha256": resume_sha, "phrasings_sha256": phrasings, "held_out_sha256": held,
+             "generator_version": GENERATOR_VERSION}
     return make_key(STAGE, sections, extra=extra), sections
 
 
@@ -188,8 +195,18 @@ _WRAPPERS = ("Hey! {q}", "Quick one: {q}", "I was wondering: {q}", "Hello. {q}",
              "{q} One sentence is enough.")
 
 
-def _noisy(question: str, rng: random.Random) -> str:
-    kind = rng.randrange(4)
+def _renamed(question: str, name: str, other: str) -> str:
+    """``question`` with the person's first name as ``other`` ("Maya's" → "the candidate's")."""
+    return re.sub(rf"\b{re.escape(name)}\b", lambda m: other, question, count=1)
+
+
+def _noisy(question: str, rng: random.Random, names: tuple[str, str] | tuple[()] = ()) -> str:
+    kind = rng.randrange(6 if names else 4)
+    if kind >= 4:  # the person named otherwise: by full name, or as recruiters write, "the candidate"
+        name, full = names
+        if re.search(rf"\b{re.escape(name)}\b", question):
+            return _renamed(question, name, full if kind == 4 else "the candidate")
+        kind = 3
     if kind == 0:  # lower case without punctuation; "C++", "C#" and "3.97" keep their symbols
         return re.sub(r"[^\w\s+#.]|\.(?!\w)", "", question.lower())
     if kind == 1:
@@ -204,11 +221,14 @@ def _noisy(question: str, rng: random.Random) -> str:
 
 
 def add_question_noise(samples: Sequence[Sample], share: float, seed: int, avoid: set[str] = frozenset(),
-                       fits: Callable[[str], bool] = lambda q: True) -> list[Sample]:
+                       fits: Callable[[str], bool] = lambda q: True,
+                       names: tuple[str, str] | tuple[()] = ()) -> list[Sample]:
     """Rewrite the questions of ``round(share * len(samples))`` seeded samples with surface noise.
 
     The noise is one of: lower case without punctuation, upper case, a dropped letter, or a
-    greeting/closing around the question. Answers, groups and order are unchanged; the
+    greeting/closing around the question; with ``names`` (``person_name``, ``person_full_name``)
+    also the person named by full name or as "the candidate" (answerable and refusal questions
+    alike, so neither form signals which to do). Answers, groups and order are unchanged; the
     template id gets :data:`NOISE_SUFFIX`. A noisy question whose normalized form is in
     ``avoid`` (the validation questions), or that ``fits`` rejects (the ``generation_limits``
     question filters), keeps its clean form, so the split stays disjoint and within limits;
@@ -227,14 +247,33 @@ def add_question_noise(samples: Sequence[Sample], share: float, seed: int, avoid
     chosen = set(rng.sample(range(len(samples)), round(share * len(samples))))
     out = list(samples)
     for i in sorted(chosen):
-        question = _noisy(samples[i].question, rng)
+        question = _noisy(samples[i].question, rng, names)
         if question != samples[i].question and normalize_question(question) not in avoid and fits(question):
             out[i] = replace(samples[i], question=question, template=samples[i].template + NOISE_SUFFIX)
     return out
 
 
+def held_out_questions(cfg: Config) -> list[str]:
+    """Every question of the eval sets (``evaluation.eval_data_dir``) and of ``dataset.holdout_dirs``.
+
+    Training must not near-copy them (:func:`pipeline.dataset.filters.drop_near_copies`); they
+    are part of the dataset's cache key. Missing files are skipped.
+
+    Raises:
+        DatasetError: a file is malformed (:func:`pipeline.dataset.eval_sets.read_cases`).
+    """
+    folders = dict.fromkeys(p.resolve() for p in [cfg.path(cfg.evaluation.eval_data_dir),
+                                                  *(cfg.path(d) for d in cfg.dataset.holdout_dirs)])
+    out = []
+    for folder in folders:
+        for name in eval_sets.FILES:
+            if (folder / name).is_file():
+                out += [case.question for _, case in eval_sets.read_cases(folder / name)]
+    return out
+
+
 def _generate(cfg: Config, resume: Resume, work_dir: Path, out: Path, facts_per_category: dict[str, int],
-              resume_sha: str, sections: dict[str, Any]) -> dict[str, Any]:
+              resume_sha: str, sections: dict[str, Any], held_out: Sequence[str]) -> dict[str, Any]:
     result = _backend(cfg)(cfg, resume, work_dir)
     counter_name, count_tokens = token_counter(cfg)
     answers, rejects, grounded = apply_filters(cfg, result.samples, resume.text, count_tokens)
@@ -251,7 +290,12 @@ def _generate(cfg: Config, resume: Resume, work_dir: Path, out: Path, facts_per_
     train, val = split_by_group(samples, cfg.dataset.train_split, cfg.dataset.seed)
     train = add_question_noise(train, cfg.dataset.noisy_question_share, cfg.dataset.seed,
                                avoid={normalize_question(s.question) for s in val},
-                               fits=lambda q: question_problem(cfg, q, count_tokens, variation=True) is None)
+                               fits=lambda q: question_problem(cfg, q, count_tokens, variation=True) is None,
+                               names=(cfg.person_name, cfg.person_full_name))
+    held = [frozenset(metrics.tokens(q)) for q in held_out]
+    train, dropped_train = drop_near_copies(train, held)
+    val, dropped_val = drop_near_copies(val, held)
+    rejects["eval_near_copy"] += dropped_train + dropped_val
     if not train or not val:
         raise DatasetError(
             f"{resume.source}: {len(samples)} samples give an empty "
@@ -313,11 +357,14 @@ def build(cfg: Config, *, force: bool = False, overwrite_eval_sets: bool = False
     facts_per_category = check_facts(cfg, resume)
     refusal_answer(cfg)
     resume_sha = file_sha256(source)
-    key, sections = _key(cfg, resume_sha)
+    # The eval sets first: training is kept from near-copying their questions (and a dev split's).
+    status = eval_sets.bootstrap(cfg, resume, overwrite=overwrite_eval_sets)
+    held_out = held_out_questions(cfg)
+    key, sections = _key(cfg, resume_sha, held_out)
     root = cfg.path(cfg.dataset_output)
 
     def builder(out: Path) -> dict[str, Any]:
-        numbers = _generate(cfg, resume, root / ".work", out, facts_per_category, resume_sha, sections)
+        numbers = _generate(cfg, resume, root / ".work", out, facts_per_category, resume_sha, sections, held_out)
         if not numbers["train"]:
             raise DatasetError(f"{source}: every generated sample was filtered out ({numbers['rejects']}); "
                                "relax generation_limits in the config file")
@@ -325,7 +372,6 @@ def build(cfg: Config, *, force: bool = False, overwrite_eval_sets: bool = False
 
     art = cache_build(STAGE, root, key, builder, force=force,
                       inputs={"resume": str(source), "resume_sha256": resume_sha, "profile": cfg.profile})
-    status = eval_sets.bootstrap(cfg, resume, overwrite=overwrite_eval_sets)
     return replace(art, numbers={**art.numbers, "eval_sets": status})
 
 

@@ -37,7 +37,7 @@ FRAME_WORDS = frozenset(
     "worked works work working studied study earned holds hold held graduated served serves built "
     "uses use used knows know include includes including achievements achievement projects project "
     "skills skill recommended wrote says said role roles grade point average gpa been has "
-    "as both later currently".split()
+    "as both later currently now yes".split()
 )
 
 _SPLIT_PARTS = re.compile(r"[/'&@:_-]")
@@ -181,7 +181,7 @@ def apply_filters(cfg: Config, samples: Sequence[Sample], resume_text: str,
             rejects[failed] += 1
             continue
         if s.behavior == "answer":
-            if grounding_problems(a, resume_text, allowed):
+            if grounding_problems(a, resume_text, (*allowed, *s.computed)):
                 rejects["grounding"] += 1
                 continue
             grounded += 1
@@ -201,6 +201,32 @@ def apply_filters(cfg: Config, samples: Sequence[Sample], resume_text: str,
             seen.add(key)
             out.append(s)
     return out, rejects, grounded
+
+
+# -- decontamination ----------------------------------------------------------------------------
+NEAR_COPY = 0.8
+
+
+def near_copy(question: str, held_out: Sequence[frozenset[str]], threshold: float = NEAR_COPY) -> bool:
+    """Whether ``question`` near-copies one of ``held_out`` (token sets of eval questions).
+
+    Questions are compared as sets of :func:`pipeline.metrics.tokens` (case, accents and
+    punctuation folded); a near-copy has Jaccard similarity ≥ ``threshold`` (0.8: one changed
+    content word in a ten-word question stays under it; a re-cased or re-punctuated copy does
+    not). ``tests/test_eval_disjoint.py`` checks the written dataset with its own copy of the rule.
+    """
+    mine = frozenset(metrics.tokens(question))
+    return any(len(mine & other) / len(mine | other) >= threshold for other in held_out if mine or other)
+
+
+def drop_near_copies(samples: Sequence[Sample], held_out: Sequence[frozenset[str]]) -> tuple[list[Sample], int]:
+    """``samples`` without those whose question near-copies a held-out eval question (:func:`near_copy`).
+
+    Returns:
+        ``(kept, dropped)``: kept samples in input order and how many were dropped.
+    """
+    kept = [s for s in samples if not near_copy(s.question, held_out)]
+    return kept, len(samples) - len(kept)
 
 
 # -- split --------------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ class Sample:
         group: the question group (one fact + one intent); the split keeps groups together
             on the train side and holds out some of their phrasings.
         behavior: ``"answer"`` or ``"refuse"``.
+        computed: words of the answer that the backend computed from the resume's own
+            structure rather than copied (the ``4`` of "Maya has worked at 4 companies");
+            the grounding check allows them.
     """
 
     question: str
@@ -40,6 +43,7 @@ class Sample:
     template: str
     group: str
     behavior: str = "answer"
+    computed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

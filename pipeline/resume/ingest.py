@@ -163,6 +163,55 @@ def _line_fields(category: str, line: str, base: dict[str, str]) -> dict[str, st
     return fields
 
 
+_PUBLICATIONS = re.compile(r"\b(publications?|papers|articles)\b", re.IGNORECASE)
+_DOI_LINE = re.compile(r"^\s*(?:doi:?\s*|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+\s*", re.IGNORECASE)
+_PERSON = r"[A-Z][\w'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][\w'’-]+"  # "Maria Garcia", "Sarah J. Williams"
+_NAME_BEFORE = re.compile(rf"(?:^|(?<=\s))(?:and\s+)?({_PERSON})\s*,\s*$")
+_NAME_AFTER = re.compile(rf"\s*,?\s*(?:and\s+)?{_PERSON}")
+
+
+def _author_span(line: str, person: str) -> tuple[int, int] | None:
+    """Where the comma-separated author list holding ``person`` sits in ``line``, or None."""
+    i = line.find(person)
+    if i < 0:
+        return None
+    start, end = i, i + len(person)
+    while m := _NAME_BEFORE.search(line[:start]):
+        start = m.start(1)
+    while m := _NAME_AFTER.match(line, end):
+        end = m.end()
+    return start, end
+
+
+def publication_lines(lines: list[str], person: str | None) -> list[str]:
+    """One line per publication: title plus venue and date, without co-authors or the DOI.
+
+    A PDF's publications section reads as separate lines: the title (sometimes with the author
+    list run on), the authors ("Maria Garcia, John Doe, Tom Anderson") and a DOI line with the
+    venue and date ("10.1234/icml.2022.9012 (ICML 2022) (July 2022)"). Co-authors are not facts
+    about the person and a DOI is not something anyone asks, so an author list that names
+    ``person`` is dropped (also when it trails the title) and a DOI line's remainder is joined
+    to the title before it. Lines of other shapes pass unchanged.
+    """
+    if not person:
+        return lines
+    out: list[str] = []
+    for line in lines:
+        doi = _DOI_LINE.match(line)
+        if doi:
+            rest = line[doi.end():].strip()
+            if out and rest:
+                out[-1] = f"{out[-1].rstrip('.')} {rest}"
+            continue
+        span = _author_span(line, person)
+        if span and not line[span[1]:].strip(" .;"):
+            line = line[:span[0]].strip()
+            if not line:
+                continue
+        out.append(line)
+    return out
+
+
 def _split_sentences(category: str, line: str) -> list[str]:
     if category != "character":
         return [line]
@@ -208,6 +257,8 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
             fields = {**rf.parse_header(header, category), **{k: v for k, v in raw_fields.items() if v}} \
                 if header and category in _STRUCTURED else {**raw_fields}
             lines = [c for x in entry.lines if (c := _clean_value(x))]
+            if fmt in ("pdf", "markdown", "text") and _PUBLICATIONS.search(section.title):
+                lines = publication_lines(lines, _clean_value(name) if name else None)
             if category == "education":
                 gpa = re.search(r"GPA:?\s*(\d\.\d+(?:\s*/\s*\d\.\d+)?)", " ".join(lines))
                 if gpa:
