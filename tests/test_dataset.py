@@ -716,3 +716,23 @@ def test_long_question_skip_prob_is_the_chance_to_skip_a_long_question(write_con
     assert abs(rate - p) <= 0.05, rate
     if p in (0.0, 1.0):
         assert rate == p
+
+
+def test_holdout_dirs_keep_training_from_near_copying_their_questions(write_config, tmp_path):
+    """dataset.holdout_dirs: a dev question that is a training phrasing is dropped from both splits."""
+    _, plain = _build(write_config)
+    question = next(r["question"] for r in _rows(plain, "train")
+                    if r["category"] == "work_experience" and not r["template"].endswith(dataset.NOISE_SUFFIX))
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    case = {"id": "dev-1", "category": "work_experience", "question": question,
+            "reference_answer": "Staff Machine Learning Engineer at Northwind Robotics.",
+            "expected_behavior": "answer", "tags": ["kw:Northwind Robotics"], "source": "hand"}
+    (dev / "golden.jsonl").write_text(json.dumps(case) + "\n", encoding="utf-8")
+    _, held = _build(write_config, {"dataset": {"holdout_dirs": [str(dev)]}})
+    assert held.key != plain.key
+    mine = set(metrics.tokens(question))
+    for row in _all_rows(held):
+        theirs = set(metrics.tokens(row["question"]))
+        assert len(mine & theirs) / len(mine | theirs) < 0.8, row["question"]
+    assert held.numbers["rejects"]["eval_near_copy"] > plain.numbers["rejects"].get("eval_near_copy", 0)
