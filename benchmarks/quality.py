@@ -37,6 +37,11 @@ from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.harness import cases as harness_cases  # noqa: E402
 from pipeline.harness import gates, scoring  # noqa: E402
 
+
+class BenchmarkInputError(PipelineError):
+    """A flag of this script names something that is not there (exit 2, one line)."""
+
+
 _OUTPUTS = ("dataset_output", "model_output", "merged_output", "onnx_output", "cache_dir")
 
 
@@ -55,6 +60,12 @@ def configure(args: argparse.Namespace):
     base = load_config(args.config, profile=args.profile)
     resume = Path(args.resume).resolve()
     eval_dir = Path(args.eval_dir).resolve()
+    if not (eval_dir / "golden.jsonl").is_file():
+        # Never bootstrap here: a template-made set would score phrasing recall, not answering.
+        raise BenchmarkInputError(f"--eval-dir {eval_dir}: no golden.jsonl there; point it at a folder of "
+                                  "hand-written golden/adversarial/ood.jsonl (README, 'Write your own eval sets')")
+    if not resume.is_file():
+        raise BenchmarkInputError(f"--resume {resume}: file not found; pass an existing resume file")
     # Training stays clear of this eval dir and of the config's own eval and holdout sets (the
     # same questions as `python -m pipeline train`, so the config's resume reuses its artifacts).
     holdout = dict.fromkeys(str(base.path(d).resolve()) for d in
@@ -63,7 +74,7 @@ def configure(args: argparse.Namespace):
     if resume != base.path(base.resume_path).resolve():
         name, full_name = _names(eval_dir, args.name, args.full_name)
         if not (name and full_name):
-            raise SystemExit(f"{eval_dir / 'source.json'}: no person_full_name; pass --name and --full-name")
+            raise BenchmarkInputError(f"{eval_dir / 'source.json'}: no person_full_name; pass --name and --full-name")
         work = (Path(args.work_dir) / resume.stem).resolve()
         overrides.update(resume_path=str(resume), person_name=name, person_full_name=full_name,
                          **{k: str(work / Path(getattr(base, k)).name) for k in _OUTPUTS})
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its log lines; stdout is JSON only
             out = run(args)
     except PipelineError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0

@@ -173,3 +173,18 @@ def test_quality_benchmark_smoke_on_a_tiny_model(write_config, tiny_model_dir, t
     for gate in q4.values():
         assert 0.0 <= gate["value"] <= 1.0 and gate["ci"][0] <= gate["value"] <= gate["ci"][1]
         assert gate["passed"] == (gate["value"] >= gate["threshold"])
+
+
+def test_quality_benchmark_refuses_a_missing_eval_dir(tmp_path, capsys):
+    """A missing --eval-dir is one error line and exit 2, before anything is built or bootstrapped."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("quality", REPO / "benchmarks" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    missing = tmp_path / "no-such-dir"
+    code = quality.main(["--resume", str(REPO / "data/resume/maya_okonkwo_lindqvist.md"),
+                         "--eval-dir", str(missing), "--work-dir", str(tmp_path / "work")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--eval-dir" in err and "golden.jsonl" in err
+    assert not missing.exists() and not (tmp_path / "work").exists()

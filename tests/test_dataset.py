@@ -736,3 +736,12 @@ def test_holdout_dirs_keep_training_from_near_copying_their_questions(write_conf
         theirs = set(metrics.tokens(row["question"]))
         assert len(mine & theirs) / len(mine | theirs) < 0.8, row["question"]
     assert held.numbers["rejects"]["eval_near_copy"] > plain.numbers["rejects"].get("eval_near_copy", 0)
+
+
+def test_a_malformed_holdout_set_is_one_message_without_a_regenerate_hint(write_config, tmp_path):
+    bad = tmp_path / "dev"
+    bad.mkdir()
+    (bad / "golden.jsonl").write_text('{"id": "x", "question\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"golden.jsonl:1: not valid JSON.*dataset.holdout_dirs") as info:
+        _build(write_config, {"dataset": {"holdout_dirs": [str(bad)]}})
+    assert "--overwrite-eval-sets" not in str(info.value)

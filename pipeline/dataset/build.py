@@ -262,13 +262,15 @@ def held_out_questions(cfg: Config) -> list[str]:
     Raises:
         DatasetError: a file is malformed (:func:`pipeline.dataset.eval_sets.read_cases`).
     """
-    folders = dict.fromkeys(p.resolve() for p in [cfg.path(cfg.evaluation.eval_data_dir),
-                                                  *(cfg.path(d) for d in cfg.dataset.holdout_dirs)])
+    eval_dir = cfg.path(cfg.evaluation.eval_data_dir).resolve()
+    folders = dict.fromkeys([eval_dir, *(cfg.path(d).resolve() for d in cfg.dataset.holdout_dirs)])
     out = []
     for folder in folders:
+        fix = eval_sets.REGENERATE if folder == eval_dir else \
+            "a hand-written set listed in dataset.holdout_dirs (nothing regenerates it)"
         for name in eval_sets.FILES:
             if (folder / name).is_file():
-                out += [case.question for _, case in eval_sets.read_cases(folder / name)]
+                out += [case.question for _, case in eval_sets.read_cases(folder / name, fix)]
     return out
 
 

@@ -174,8 +174,11 @@ def read_jsonl(path: Path, fix: str = REGENERATE) -> Iterator[tuple[int, dict[st
         yield number, row
 
 
-def read_cases(path: Path) -> list[tuple[int, CaseLine]]:
+def read_cases(path: Path, regenerate: str = REGENERATE) -> list[tuple[int, CaseLine]]:
     """Every case of an eval set file, validated by :class:`CaseLine`, with its line number.
+
+    ``regenerate`` ends every message (how to get a good file back; a hand-written holdout set
+    passes its own words, since nothing regenerates it).
 
     Raises:
         DatasetError: see :func:`read_jsonl`; a line that :class:`CaseLine` rejects (missing
@@ -184,7 +187,7 @@ def read_cases(path: Path) -> list[tuple[int, CaseLine]]:
     """
     cases: list[tuple[int, CaseLine]] = []
     seen: dict[str, int] = {}
-    for number, row in read_jsonl(path):
+    for number, row in read_jsonl(path, regenerate):
         try:
             case = CaseLine.model_validate(row)
         except ValidationError as exc:
@@ -192,10 +195,10 @@ def read_cases(path: Path) -> list[tuple[int, CaseLine]]:
             key = ".".join(str(p) for p in err["loc"]) or "(line)"
             field = str(err["loc"][0]) if err["loc"] else ""
             fix = _FIELD_FIX.get(field, "fix the line")
-            raise DatasetError(f"{path}:{number}: field {key}: {err['msg']}; {fix}, {REGENERATE}") from exc
+            raise DatasetError(f"{path}:{number}: field {key}: {err['msg']}; {fix}, {regenerate}") from exc
         if case.id in seen:
             raise DatasetError(f"{path}:{number}: duplicate id {case.id!r} (first on line {seen[case.id]}); "
-                               f"give every case a unique id, {REGENERATE}")
+                               f"give every case a unique id, {regenerate}")
         seen[case.id] = number
         cases.append((number, case))
     return cases
