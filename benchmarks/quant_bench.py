@@ -1,14 +1,17 @@
 """Quantization settings compared on a real exported model: size, fp32 alignment, latency.
 
-Run: ``python benchmarks/quant_bench.py EXPORTED_DIR [--out quant_bench.json] [--latency-questions 4]``
+Run: ``python benchmarks/quant_bench.py EXPORTED_DIR [--out quant_bench.json] [--latency-questions 4]
+[--questions-from data/dev/maya --system-prompt "Questions about Maya Okonkwo-Lindqvist's resume."]``
 where EXPORTED_DIR is an export (``onnx/model.onnx`` inside, e.g. ``artifacts/cache/exported/latest``).
+With ``--questions-from`` the questions are a dev split's (for a fine-tuned model; never the gate sets).
 
 For each candidate setting it writes the int8/uint8/q4 file into a scratch folder, answers
 the same questions greedily with :class:`pipeline.onnx.runtime.Generator` and prints JSON with,
 per setting: file size, fp32_alignment (mean token F1 of each answer against model.onnx's
 answer to the same question, the harness's definition), the share of answers identical to
 fp32, and mean per-answer latency measured one request at a time, the fp32 baseline measured
-in the same run (``latency_ratio`` = variant / fp32). The ``default`` rows are onnxruntime's
+in the same run (``latency_ratio`` = variant / fp32), and ``size_ratio_vs_int8`` (bytes over
+the chosen int8 recipe's: the q4 target is <= 0.60). The ``default`` rows are onnxruntime's
 ``quantize_dynamic`` defaults, the baseline the chosen settings are compared with.
 """
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.onnx.quantize import quantize_dynamic_variant, quantize_q4, variant_bytes  # noqa: E402
+from pipeline.onnx.quantize import q4_model, quantize_dynamic_variant, save_model, variant_bytes  # noqa: E402
 from pipeline.onnx.runtime import Generator  # noqa: E402
 
 QUESTIONS = (
@@ -62,21 +65,51 @@ def _default_dynamic(source: Path, dest: Path, signed: bool) -> None:
     quantize_dynamic(source, dest, weight_type=QuantType.QInt8 if signed else QuantType.QUInt8)
 
 
+def _old_q4(source: Path, dest: Path, block_size: int, accuracy_level: int) -> None:
+    """The q4 recipe before this benchmark's ablations: MatMulNBits for every constant-weight
+    MatMul but down_proj, fp32 embedding and tied fp32 lm_head."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    model = onnx.load(str(source))
+    excluded = [n.name for n in model.graph.node if "down_proj" in n.name]
+    qz = MatMulNBitsQuantizer(model, bits=4, block_size=block_size, is_symmetric=False,
+                              accuracy_level=accuracy_level, nodes_to_exclude=excluded)
+    qz.process()
+    save_model(qz.model.model, dest)
+
+
 def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int) -> dict[str, Path]:
-    """The settings compared: onnxruntime defaults, MatMul-only with and without per-channel, q4."""
+    """The settings compared: onnxruntime defaults, the int8/uint8 recipes, and q4 ablations."""
     made: dict[str, Path] = {}
     for signed, tag in ((True, "int8"), (False, "uint8")):
         made[f"{tag}:default"] = work / f"{tag}_default.onnx"
         _default_dynamic(source, made[f"{tag}:default"], signed)
-        for pc in ((False, True) if tag == "uint8" else (True,)):
-            name = f"{tag}:matmul_constB{'+per_channel' if pc else ''}"
-            made[name] = work / f"{tag}_{int(pc)}.onnx"
-            quantize_dynamic_variant(source, made[name], signed=signed, per_channel=pc, reduce_range=False,
-                                     op_types=("MatMul",))
-    name = f"q4:block{block_size}+acc{accuracy_level}"
-    made[name] = work / "q4.onnx"
-    quantize_q4(source, made[name], block_size=block_size, accuracy_level=accuracy_level)
+        name = f"{tag}:matmul_constB+per_channel+down_proj_fp32"
+        made[name] = work / f"{tag}_chosen.onnx"
+        quantize_dynamic_variant(source, made[name], signed=signed, per_channel=True, reduce_range=False,
+                                 op_types=("MatMul",), exclude=("down_proj",))
+    made["q4:old(down_proj fp32, embedding fp32, tied lm_head fp32)"] = work / "q4_old.onnx"
+    _old_q4(source, work / "q4_old.onnx", block_size, accuracy_level)
+    ablations = {
+        "q4:all 4-bit (embedding, lm_head, down_proj)": dict(embedding=True, int8_nodes=()),
+        "q4:4-bit embedding, int8 lm_head": dict(embedding=True, int8_nodes=("lm_head",)),
+        "q4:chosen (4-bit embedding, int8 down_proj and lm_head)": dict(embedding=True,
+                                                                         int8_nodes=("down_proj", "lm_head")),
+        "q4:fp32 embedding, int8 down_proj and lm_head": dict(embedding=False, int8_nodes=("down_proj", "lm_head")),
+    }
+    for i, (name, kw) in enumerate(ablations.items()):
+        made[name] = work / f"q4_{i}.onnx"
+        save_model(q4_model(source, block_size=block_size, accuracy_level=accuracy_level, **kw), made[name])
     return made
+
+
+def _questions(folder: Path | None) -> tuple[str, ...]:
+    """The generic QUESTIONS, or every ``question`` of the ``*.jsonl`` files in ``folder`` (a dev split)."""
+    if folder is None:
+        return QUESTIONS
+    return tuple(json.loads(line)["question"] for f in sorted(folder.glob("*.jsonl"))
+                 for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
 def main() -> int:
@@ -88,7 +121,12 @@ def main() -> int:
     ap.add_argument("--repetition-penalty", type=float, default=1.2)
     ap.add_argument("--block-size", type=int, default=32)
     ap.add_argument("--accuracy-level", type=int, default=4)
+    ap.add_argument("--questions-from", type=Path, default=None,
+                    help="a dev split folder (*.jsonl with a question field) instead of the generic questions; "
+                         "never the gate sets")
+    ap.add_argument("--system-prompt", default=SYSTEM)
     args = ap.parse_args()
+    questions = _questions(args.questions_from)
     work = Path(tempfile.mkdtemp(prefix="quant_bench-"))
     try:
         for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -103,12 +141,12 @@ def main() -> int:
         rows: dict[str, dict] = {}
         ref: list[str] = []
         for name, path in files.items():
-            gen = Generator(work, path.name, system_prompt=SYSTEM, max_new_tokens=args.max_new_tokens,
+            gen = Generator(work, path.name, system_prompt=args.system_prompt, max_new_tokens=args.max_new_tokens,
                             repetition_penalty=args.repetition_penalty)
-            answers = [g.text for g in gen.generate_batch(QUESTIONS, batch_size=10)]
+            answers = [g.text for g in gen.generate_batch(questions, batch_size=10)]
             if name == "fp32":
                 ref = answers
-            lat = [gen.generate(q).latency_ms for q in QUESTIONS[:args.latency_questions]]
+            lat = [gen.generate(q).latency_ms for q in questions[:args.latency_questions]]
             f1 = [token_f1(a, r) for a, r in zip(answers, ref, strict=True)]
             rows[name] = {
                 "bytes": variant_bytes(path.parent, path.name) if name != "fp32" else variant_bytes(
@@ -123,9 +161,11 @@ def main() -> int:
             del gen
             gc.collect()
         base = rows["fp32"]["mean_latency_ms"]
+        int8 = rows["int8:matmul_constB+per_channel+down_proj_fp32"]["bytes"]
         for row in rows.values():
             row["latency_ratio"] = round(row["mean_latency_ms"] / base, 3)
-        result = {"questions": len(QUESTIONS), "max_new_tokens": args.max_new_tokens,
+            row["size_ratio_vs_int8"] = round(row["bytes"] / int8, 3)
+        result = {"questions": len(questions), "question_source": str(args.questions_from or "generic"), "max_new_tokens": args.max_new_tokens,
                   "latency_questions": args.latency_questions, "variants": rows}
         args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
         print(json.dumps(result, indent=2))

@@ -7,7 +7,8 @@ Commands:
   train       dataset → base → LoRA SFT → merge → ONNX export → quantization
   sft | merge | export | quantize   the chain up to that stage
   publish     stage, PII-scan and upload the model or dataset repo (--dry-run lists files)
-  chat        ask the ONNX model questions (one, or interactively from stdin)
+  chat        ask the ONNX model questions (one, or interactively from stdin), streamed
+  demo        serve a chat page that runs the model in the browser (transformers.js)
 
 Every command prints where its artifacts are and what to run next. Bad input exits
 non-zero with one line naming the file or key and the fix: 2 for something to fix in the
@@ -107,6 +108,28 @@ def _cmd_chat(cfg: Config, args) -> int:
     return chat(cfg, args.variant, args.question, model_dir=model_dir)
 
 
+def _cmd_demo(cfg: Config, args) -> int:
+    from pipeline.onnx.demo import run
+
+    model_dir = args.model_dir
+    if model_dir is None:
+        from pipeline.chain import run_chain
+
+        print("demo: no --model-dir; building or reusing every stage up to the ONNX variants first", file=sys.stderr)
+        model_dir = run_chain(cfg, until="onnx", on_stage=lambda art: _print_artifact(art, file=sys.stderr))["onnx"].path
+    return run(cfg, Path(model_dir), args.variant, args.port)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; pass 0 (a free port) to 65535")
+    return port
+
+
 def _build_parser(extra: dict[str, Callable] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,6 +160,11 @@ def _build_parser(extra: dict[str, Callable] | None = None) -> argparse.Argument
     p = sub.add_parser("chat", parents=[common], help="ask the ONNX model questions")
     p.add_argument("question", nargs="?", default=None, help="one question; omit for interactive mode")
     p.add_argument("--variant", default="model_q4.onnx", choices=VARIANTS, help="ONNX file (default: %(default)s)")
+    p.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the chain's ONNX artifact)")
+    p = sub.add_parser("demo", parents=[common], help="serve a chat page running the model in the browser")
+    p.add_argument("--variant", default="model_q4.onnx", choices=VARIANTS,
+                   help="variant preselected on the page (default: %(default)s); the page offers every built one")
+    p.add_argument("--port", type=_port, default=8765, help="port on 127.0.0.1 (default: %(default)s; 0 = free port)")
     p.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the chain's ONNX artifact)")
     return parser
 
@@ -196,7 +224,7 @@ def _decode_error_line(exc: UnicodeDecodeError, tb: TracebackType | None) -> str
 COMMANDS: dict[str, Callable] = {
     "config": _cmd_config, "preview": _cmd_preview, "dataset": _cmd_dataset,
     **{name: _cmd_chain for name in _UNTIL},
-    "publish": _cmd_publish, "chat": _cmd_chat,
+    "publish": _cmd_publish, "chat": _cmd_chat, "demo": _cmd_demo,
 }
 
 

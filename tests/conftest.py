@@ -27,6 +27,42 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_model_dir, tmp_path_factory) -> tuple[Path, object]:
+    """(folder with onnx/model*.onnx, config) for the tiny model: export + quantize stage functions.
+
+    The weights are scaled up so greedy output varies from token to token and from question to
+    question (the plain random init repeats one token)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from pipeline.cache import Artifact
+    from pipeline.config import load_config
+    from pipeline.onnx.export import export
+    from pipeline.onnx.quantize import quantize
+
+    root = tmp_path_factory.mktemp("parity")
+    sharp = root / "sharp-model"
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.mul_(4.0)
+    model.save_pretrained(sharp)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(sharp)
+    cfg_file = root / "config.yaml"
+    cfg_file.write_text(
+        "person_name: Maya\nperson_full_name: Maya Okonkwo-Lindqvist\nresume_path: r.md\n"
+        f"cache_dir: {root / 'cache'}\nonnx_output: {root / 'onnx'}\n"
+        f"evaluation:\n  eval_data_dir: {REPO / 'data' / 'eval'}\n"
+        "inference:\n  max_new_tokens: 16\n  repetition_penalty: 1.2\n"
+        # Larger logits than a real model: the fp32 export's absolute logit error grows with them.
+        "export:\n  logit_tolerance: 1.0\n", encoding="utf-8")
+    cfg = load_config(cfg_file)
+    exported = export(cfg, Artifact("merged", "s" * 64, sharp))
+    return quantize(cfg, exported).path, cfg
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """Factory: write a config.yaml under tmp_path from the repo's file plus overrides.

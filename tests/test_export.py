@@ -10,7 +10,7 @@ import onnx
 import pytest
 
 from pipeline.cache import MANIFEST, Artifact
-from pipeline.config import load_config
+from pipeline.config import VARIANTS, load_config
 from pipeline.errors import ModelError, PipelineError
 from pipeline.onnx import export as export_mod
 from pipeline.onnx import quantize as quantize_mod
@@ -103,12 +103,107 @@ def test_export_disk_full_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
 def test_quantize_writes_all_variants_with_sizes(quantized, exported):
     onnx_dir = quantized.path / "onnx"
     sizes = quantized.numbers["bytes"]
-    assert set(sizes) == {"model.onnx", "model_int8.onnx", "model_uint8.onnx", "model_q4.onnx"}
+    assert tuple(sizes) == VARIANTS  # quantization.variants default: all seven transformers.js files
     for name, size in sizes.items():
         assert (onnx_dir / name).stat().st_size == size > 0
-    assert sizes["model_int8.onnx"] < sizes["model.onnx"] and sizes["model_q4.onnx"] < sizes["model.onnx"]
-    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
+    assert max(sizes.values()) == sizes["model.onnx"]
+    assert sizes["model_fp16.onnx"] < 0.6 * sizes["model.onnx"]
+    assert sizes["model_q4.onnx"] < sizes["model_int8.onnx"] and sizes["model_q4f16.onnx"] < sizes["model_q4.onnx"]
+    # q8 is the int8 recipe (transformers.js's converter writes QInt8 for graphs without Conv)
+    assert (onnx_dir / "model_quantized.onnx").read_bytes() == (onnx_dir / "model_int8.onnx").read_bytes()
+    for name in ("generation_config.json", "tokenizer.json", "tokenizer_config.json"):
         assert (quantized.path / name).read_bytes() == (exported.path / name).read_bytes()
+    config = json.loads((quantized.path / "config.json").read_text())
+    original = json.loads((exported.path / "config.json").read_text())
+    assert config.pop("transformers.js_config") == {}  # no external data on the tiny model
+    assert config == original  # and the export's own config.json (a hard link) is unchanged
+    assert "transformers.js_config" not in original
+
+
+def test_every_variant_runs_in_onnxruntime(quantized):
+    import numpy as np
+    import onnxruntime as ort
+
+    feeds = None
+    logits = {}
+    for name in VARIANTS:
+        session = ort.InferenceSession(str(quantized.path / "onnx" / name), providers=["CPUExecutionProvider"])
+        if feeds is None:
+            feeds = {"input_ids": np.array([[1, 2, 3, 4]], dtype=np.int64),
+                     "attention_mask": np.ones((1, 4), dtype=np.int64),
+                     "position_ids": np.arange(4, dtype=np.int64)[None]}
+            for i in session.get_inputs():
+                if i.name.startswith("past_key_values."):
+                    feeds[i.name] = np.zeros((1, i.shape[1], 0, i.shape[3]), dtype=np.float32)
+        types = {i.name: i.type for i in session.get_inputs()}
+        assert all(t == "tensor(float)" for n, t in types.items() if n.startswith("past_key_values.")), name
+        logits[name] = session.run(["logits"], feeds)[0]
+        assert logits[name].dtype == np.float32 and np.isfinite(logits[name]).all(), name
+    ref = logits["model.onnx"]
+    for name, value in logits.items():  # every variant still computes the same function, roughly
+        corr = np.corrcoef(ref.ravel(), value.ravel())[0, 1]
+        assert corr > 0.9, (name, corr)
+
+
+def test_q4_recipe(quantized):
+    """4-bit blocks for the projections, a 4-bit embedding, int8 per-channel down_proj and an
+    untied int8 lm_head (quantization.q4_embedding, q4_int8_nodes defaults)."""
+    model = onnx.load(str(quantized.path / "onnx" / "model_q4.onnx"))
+    ops = {n.name: n.op_type for n in model.graph.node}
+    assert sum(op == "MatMulNBits" for op in ops.values()) == 12  # 6 projections x 2 layers (not down_proj)
+    assert [op for name, op in ops.items() if "embed_tokens" in name] == ["GatherBlockQuantized"]
+    dq = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
+    assert sorted(n.name.split("/MatMul")[0] for n in dq) == [
+        "/lm_head", "/model/layers.0/mlp/down_proj", "/model/layers.1/mlp/down_proj"]
+    inits = {i.name: i for i in model.graph.initializer}
+    for node in dq:
+        weight, scale = inits[node.input[0]], inits[node.input[1]]
+        assert weight.data_type == onnx.TensorProto.INT8 and len(scale.dims) == 1  # one scale per column
+        assert scale.dims[0] == weight.dims[1]
+    assert not any(n.op_type == "Transpose" and "embed_tokens" in n.input[0] for n in model.graph.node)
+    assert all(i.data_type != onnx.TensorProto.FLOAT or len(i.dims) < 2 or i.dims[0] * i.dims[1] < 4096
+               for i in model.graph.initializer if not i.name.endswith("_scales"))  # no large fp32 weight is left
+    q4f16 = onnx.load(str(quantized.path / "onnx" / "model_q4f16.onnx"))
+    levels = {onnx.helper.get_attribute_value(a) for n in q4f16.graph.node if n.op_type == "MatMulNBits"
+              for a in n.attribute if a.name == "accuracy_level"}
+    assert levels == {0}
+
+
+@pytest.mark.parametrize(("embedding", "int8_nodes", "n_nbits", "n_dq", "gather"), [
+    (False, [], 15, 0, "Gather"), (True, ["lm_head"], 14, 1, "GatherBlockQuantized")])
+def test_q4_embedding_and_int8_knobs(exported, tmp_path, embedding, int8_nodes, n_nbits, n_dq, gather):
+    cfg = _cfg(tmp_path, quantization={"q4_embedding": embedding, "q4_int8_nodes": int8_nodes,
+                                       "variants": ["fp32", "q4"]})
+    art = quantize_mod.quantize(cfg, exported)
+    assert sorted(p.name for p in (art.path / "onnx").iterdir()) == ["model.onnx", "model_q4.onnx"]
+    ops = _ops(art.path / "onnx/model_q4.onnx")
+    assert sum(n.op_type == "MatMulNBits" for n in ops) == n_nbits  # 14 projections + the untied lm_head
+    assert sum(n.op_type == "DequantizeLinear" for n in ops) == n_dq
+    assert [n.op_type for n in ops if "embed_tokens" in n.name] == [gather]
+
+
+def test_variants_knob_needs_fp32(tmp_path):
+    with pytest.raises(PipelineError, match=r"quantization.variants.*fp32"):
+        _cfg(tmp_path, quantization={"variants": ["q4"]})
+
+
+def test_external_data_uses_transformers_js_names(exported, tmp_path, monkeypatch):
+    """Forced external data: every file's weights go to ``<file>_data`` and config.json says so."""
+    monkeypatch.setattr(quantize_mod, "_EXTERNAL_DATA_BYTES", 1000)
+    art = quantize_mod.quantize(_cfg(tmp_path, quantization={"variants": ["fp32", "fp16", "int8", "q4"]}),
+                                exported)
+    onnx_dir = art.path / "onnx"
+    names = sorted(p.name for p in onnx_dir.iterdir())
+    assert names == sorted(["model.onnx", "model_fp16.onnx", "model_fp16.onnx_data", "model_int8.onnx",
+                            "model_int8.onnx_data", "model_q4.onnx", "model_q4.onnx_data"])
+    for name in ("model_fp16.onnx", "model_int8.onnx", "model_q4.onnx"):
+        assert (onnx_dir / name).stat().st_size < 0.2 * quantize_mod.variant_bytes(onnx_dir, name)  # weights external
+        model = onnx.load(str(onnx_dir / name), load_external_data=False)
+        locations = {e.value for t in model.graph.initializer for e in t.external_data if e.key == "location"}
+        assert locations == {f"{name}_data"}
+        assert art.numbers["bytes"][name] == quantize_mod.variant_bytes(onnx_dir, name) > (onnx_dir / name).stat().st_size
+    tjs = json.loads((art.path / "config.json").read_text())["transformers.js_config"]
+    assert tjs["use_external_data_format"] == {"model_fp16.onnx": 1, "model_int8.onnx": 1, "model_q4.onnx": 1}
 
 
 def test_dynamic_variants_quantize_weights_but_keep_lm_head_float(quantized):
@@ -126,16 +221,17 @@ def test_dynamic_variants_quantize_weights_but_keep_lm_head_float(quantized):
         assert any(len(i.dims) == 1 and i.dims[0] > 1 for i in scales)  # per_channel: true
 
 
-@pytest.mark.parametrize(("block_size", "accuracy_level", "symmetric", "exclude", "n_quantized"),
-                         [(16, 1, True, [], 14), (64, 4, False, ["down_proj"], 12)])
-def test_q4_knobs_reach_matmulnbits(exported, tmp_path, block_size, accuracy_level, symmetric, exclude, n_quantized):
+@pytest.mark.parametrize(("block_size", "accuracy_level", "symmetric", "int8_nodes", "n_quantized"),
+                         [(16, 1, True, [], 15), (64, 4, False, ["down_proj"], 13)])
+def test_q4_knobs_reach_matmulnbits(exported, tmp_path, block_size, accuracy_level, symmetric, int8_nodes, n_quantized):
     cfg = _cfg(tmp_path, quantization={"block_size": block_size, "accuracy_level": accuracy_level,
-                                       "q4_symmetric": symmetric, "exclude_nodes": exclude})
+                                       "q4_symmetric": symmetric, "q4_int8_nodes": int8_nodes})
     art = quantize_mod.quantize(cfg, exported)
     ops = _ops(art.path / "onnx/model_q4.onnx")
     nodes = [n for n in ops if n.op_type == "MatMulNBits"]
-    assert len(nodes) == n_quantized  # 7 projections x 2 layers, minus the excluded ones
-    assert all(n.op_type == "MatMul" for n in ops if any(s in n.name for s in exclude) and "MatMul" in n.name)
+    assert len(nodes) == n_quantized  # 7 projections x 2 layers and the lm_head, minus the int8 ones
+    assert all(n.op_type in ("MatMul", "DequantizeLinear") for n in ops
+               if any(s in n.name for s in int8_nodes) and "MatMul" in n.name)
     for node in nodes:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         assert (attrs["block_size"], attrs["accuracy_level"], attrs["bits"]) == (block_size, accuracy_level, 4)
@@ -178,7 +274,7 @@ def test_quantize_disk_full_leaves_nothing(exported, tmp_path, monkeypatch):
         dest.write_bytes(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(quantize_mod, "quantize_q4", full)
+    monkeypatch.setattr(quantize_mod, "save_model", lambda model, dest: full(None, dest))
     with pytest.raises(PipelineError, match=r"onnx: disk full while writing.*--force"):
         quantize_mod.quantize(_cfg(tmp_path), exported)
     assert [p.name for p in (tmp_path / "onnx").iterdir() if p.name != ".locks"] == []

@@ -124,3 +124,24 @@ def test_corrupt_onnx_names_file_and_fix(model_dir, tmp_path):
 def test_missing_variant(model_dir):
     with pytest.raises(ModelError, match=r"onnx/model_q4.onnx does not exist.*export --force"):
         Generator(model_dir, "model_q4.onnx", system_prompt=SYSTEM)
+
+
+def test_streamed_pieces_make_the_answer(model_dir):
+    pieces: list[str] = []
+    g = _gen(model_dir, n=16).generate(QUESTIONS[0], on_text=pieces.append)
+    assert len(pieces) > 1 and "".join(pieces).strip() == g.text
+    assert 0 < g.first_token_ms <= g.latency_ms
+    assert g.token_ids == _gen(model_dir, n=16).generate(QUESTIONS[0]).token_ids  # streaming changes nothing
+
+
+def test_chat_streams_then_prints_stats(model_dir):
+    from pipeline.onnx.chat import chat
+
+    cfg = load_config(REPO / "config.yaml", profile="cpu", overrides={"inference": {"max_new_tokens": 16}})
+    pieces: list[str] = []
+    lines: list[str] = []
+    assert chat(cfg, "model.onnx", QUESTIONS[0], model_dir=model_dir, echo=lines.append, write=pieces.append) == 0
+    expected = Generator(model_dir, "model.onnx", system_prompt=cfg.system_prompt, max_new_tokens=16,
+                         repetition_penalty=cfg.inference.repetition_penalty).generate(QUESTIONS[0]).text
+    assert len(pieces) > 2 and pieces[-1] == "\n" and "".join(pieces).strip() == expected
+    assert len(lines) == 1 and lines[0].startswith("[first token ") and "tokens/s]" in lines[0]

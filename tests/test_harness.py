@@ -276,9 +276,11 @@ def test_smoke_end_to_end(write_config, tiny_model_dir, tmp_path):
     junit = _junit(tmp_path / "a.xml")
     expected = {f"test_gate[{v}-{m}]" for v in variants.split(",") for m in scoring.GATES}
     expected |= {"test_fp32_alignment[model_q4.onnx]"} | {f"test_p95_latency[{v}]" for v in variants.split(",")}
+    expected |= {f"test_browser_speed[{v}]" for v in variants.split(",")}
     assert set(junit) == expected
-    assert all(junit[t][0] == "passed" for t in expected if "latency" not in t)
-    assert all(junit[t][0] == "skipped" for t in expected if "latency" in t)
+    serial_only = ("latency", "browser")
+    assert all(junit[t][0] == "passed" for t in expected if not any(k in t for k in serial_only))
+    assert all(junit[t][0] == "skipped" for t in expected if any(k in t for k in serial_only))
     report_a = _latest_report(reports, set())
     snapshot = json.loads((report_a / "config_snapshot.json").read_text())
     adapter = snapshot["artifacts"]["adapter"]
@@ -308,6 +310,12 @@ def test_smoke_end_to_end(write_config, tiny_model_dir, tmp_path):
     assert metrics_b["overall"] == "FAIL" and "pytest-benchmark pedantic" in metrics_b["latency_method"]
     assert "token_f1" in metrics_b["compare_to"]["deltas"]["model.onnx"]
     assert len(json.loads((report_b / "benchmark.json").read_text())["variants"]["model.onnx"]["rounds_ms"]) == 3
+    if junit["test_browser_speed[model.onnx]"][0] == "passed":  # Chromium and js/node_modules present
+        browser = metrics_b["browser"]
+        assert set(browser) == set(variants.split(",")) and all(b["tokens_per_s"] > 0 for b in browser.values())
+        assert "in headless Chromium (WASM, transformers.js, not gated)" in (report_b / "summary.md").read_text()
+    else:
+        assert junit["test_browser_speed[model.onnx]"][0] == "skipped"
     built = json.loads((report_b / "config_snapshot.json").read_text())["artifacts"]
     assert all(a["built_by"] == [] for a in built.values()), built
     assert json.loads((Path(adapter["path"]) / "manifest.json").read_text())["created"] == created
@@ -319,6 +327,7 @@ def _check_report_agrees_with_junit(report: Path, junit: dict) -> None:
         assert (report / name).is_file(), f"{report / name} missing"
     data = json.loads((report / "metrics.json").read_text())
     gates = {g["id"]: g for g in data["gates"]}
+    junit = {t: v for t, v in junit.items() if not t.startswith("test_browser_speed[")}  # numbers, not gates
     assert set(gates) == set(junit)
     for test_id, (outcome, props) in junit.items():
         assert gates[test_id]["outcome"] == outcome, test_id

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cache import Artifact
-from pipeline.config import VARIANTS, load_config
+from pipeline.config import VARIANTS
 from pipeline.onnx import parity
 
 pytestmark = pytest.mark.browser
@@ -31,37 +31,6 @@ _FALLBACK_QUESTIONS = (
     "What is Maya's favourite movie?", "Tell me about Maya's leadership experience.",
 )
 _N = 5
-
-
-@pytest.fixture(scope="session")
-def tiny_onnx(tiny_model_dir, tmp_path_factory) -> tuple[Path, object]:
-    """(folder with onnx/model*.onnx, config) for the tiny model: export + quantize stage functions."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from pipeline.onnx.export import export
-    from pipeline.onnx.quantize import quantize
-
-    root = tmp_path_factory.mktemp("parity")
-    sharp = root / "sharp-model"
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.mul_(4.0)
-    model.save_pretrained(sharp)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(sharp)
-    cfg_file = root / "config.yaml"
-    cfg_file.write_text(
-        "person_name: Maya\nperson_full_name: Maya Okonkwo-Lindqvist\nresume_path: r.md\n"
-        f"cache_dir: {root / 'cache'}\nonnx_output: {root / 'onnx'}\n"
-        f"evaluation:\n  eval_data_dir: {REPO / 'data' / 'eval'}\n"
-        "inference:\n  max_new_tokens: 16\n  repetition_penalty: 1.2\n"
-        # Larger logits than a real model: the fp32 export's absolute logit error grows with them.
-        "export:\n  logit_tolerance: 1.0\n", encoding="utf-8")
-    cfg = load_config(cfg_file)
-    exported = export(cfg, Artifact("merged", "s" * 64, sharp))
-    return quantize(cfg, exported).path, cfg
 
 
 def _questions(cfg) -> list[str]:
@@ -113,3 +82,38 @@ def test_missing_node_modules_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setattr(parity, "JS_DIR", tmp_path)
     reason = parity.node_unavailable()
     assert reason is not None and ("npm ci --prefix js" in reason or "node is not on PATH" in reason)
+
+
+@pytest.fixture(scope="module")
+def external_onnx(tiny_onnx, tmp_path_factory):
+    """The tiny model's variants written with external data (the >2 GB path, forced by a low
+    limit): ``onnx/<file>_data`` beside each graph and ``use_external_data_format`` in config.json."""
+    from pipeline.onnx import quantize as quantize_mod
+
+    model_dir, cfg = tiny_onnx
+    export_dir = tmp_path_factory.mktemp("external-export")
+    for f in model_dir.iterdir():
+        if f.is_file() and f.name != "manifest.json":
+            (export_dir / f.name).write_bytes(f.read_bytes())
+    (export_dir / "onnx").mkdir()
+    (export_dir / "onnx" / "model.onnx").write_bytes((model_dir / "onnx" / "model.onnx").read_bytes())
+    cfg = cfg.model_copy(update={"onnx_output": str(tmp_path_factory.mktemp("external-onnx")),
+                                 "quantization": cfg.quantization.model_copy(update={"variants": ("fp32", "fp16", "int8", "q4")})})
+    mp = pytest.MonkeyPatch()
+    mp.setattr(quantize_mod, "_EXTERNAL_DATA_BYTES", 1000)
+    try:
+        art = quantize_mod.quantize(cfg, Artifact("exported", "external-" + "e" * 56, export_dir))
+    finally:
+        mp.undo()
+    return art.path, cfg
+
+
+@pytest.mark.parametrize("variant", ["model_fp16.onnx", "model_int8.onnx", "model_q4.onnx"])
+def test_node_loads_external_data(external_onnx, variant):
+    _skip_unless(parity.node_unavailable())
+    model_dir, cfg = external_onnx
+    assert (model_dir / "onnx" / f"{variant}_data").is_file()
+    tjs = json.loads((model_dir / "config.json").read_text())["transformers.js_config"]
+    assert tjs["use_external_data_format"][variant] == 1
+    res = parity.check_variant(cfg, model_dir, variant, _questions(cfg), runtime="node")
+    assert res.passed, res.summary() + "\n" + json.dumps(res.cases, indent=1)

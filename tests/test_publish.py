@@ -352,11 +352,11 @@ def test_chat_one_question_prints_latency(tiny_exported, write_config, capsys):
     assert main(["chat", "--config", str(cfg), "--variant", "model.onnx", "--model-dir", str(tiny_exported),
                  "Where does Maya work?"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"\[latency \d+ ms, [1-6] tokens, [\d.]+ tokens/s\]", lines[-1])
+    assert re.fullmatch(r"\[first token \d+ ms, latency \d+ ms, [1-6] tokens, [\d.]+ tokens/s\]", lines[-1])
 
 
 def test_chat_interactive_reads_until_exit(tiny_exported, write_config, capsys, monkeypatch):
     cfg = write_config({"inference": {"max_new_tokens": 4}})
     monkeypatch.setattr(sys, "stdin", io.StringIO("first question?\n\nsecond one?\nexit\nnever asked\n"))
     assert main(["chat", "--config", str(cfg), "--variant", "model.onnx", "--model-dir", str(tiny_exported)]) == 0
-    assert len(re.findall(r"^\[latency \d+ ms", capsys.readouterr().out, re.M)) == 2
+    assert len(re.findall(r"^\[first token \d+ ms, latency \d+ ms", capsys.readouterr().out, re.M)) == 2

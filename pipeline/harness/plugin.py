@@ -28,10 +28,11 @@ _KEY = pytest.StashKey[HarnessSession]()
 
 # -- options: each type= function converts and checks one value ---------------------------------
 def _variants(text: str) -> tuple[str, ...]:
-    """``all`` or a comma list of :data:`pipeline.config.VARIANTS`, returned in that order."""
+    """``all`` (returned as ``()``: every variant ``quantization.variants`` builds) or a comma
+    list of :data:`pipeline.config.VARIANTS`, returned in that order."""
     names = [v.strip() for v in text.split(",") if v.strip()]
     if names == ["all"]:
-        return VARIANTS
+        return ()
     unknown = [v for v in names if v not in VARIANTS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown variant(s) {unknown or names}; choose from "
@@ -72,8 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="config file (default: %(default)s)")
     group.addoption("--rc-profile", default=None, metavar="NAME",
                     help="config profile (default: $RESUME_PROFILE, else the file's default_profile)")
-    group.addoption("--rc-variants", default=VARIANTS, type=_variants, metavar="LIST",
-                    help="comma-separated ONNX files to gate, e.g. model.onnx,model_q4.onnx (default: all)")
+    group.addoption("--rc-variants", default=(), type=_variants, metavar="LIST",
+                    help="comma-separated ONNX files to gate, e.g. model.onnx,model_q4.onnx; 'all' = every "
+                         "file quantization.variants builds (default: all)")
     group.addoption("--rc-report-dir", default=None, type=_folder, metavar="DIR",
                     help="where report folders go (default: evaluation.report_output from the config)")
     group.addoption("--rc-compare-to", default=None, type=_report_folder, metavar="DIR",

@@ -232,6 +232,14 @@ def _summary_md(payload: dict[str, Any]) -> str:
         lines += [f"## {variant}: {verdict}", ""]
         if sizes:
             lines += ["cases per set: " + ", ".join(f"{k} {n}" for k, n in sizes.items()), ""]
+        download = payload.get("download_bytes", {}).get(variant)
+        if download:
+            lines += [f"download size (graph and external data): {download / 2**20:.1f} MiB", ""]
+        browser = payload.get("browser", {}).get(variant)
+        if browser:
+            lines += [f"in headless Chromium ({browser['device'].upper()}, transformers.js, not gated): loaded in "
+                      f"{browser['load_s']:.1f} s, first token {browser['first_token_ms']:.0f} ms (median of "
+                      f"{browser['questions']}), {browser['tokens_per_s']:.1f} tokens/s", ""]
         head = "| metric | value | n | 95% CI | threshold | check |" + (" Δ vs model.onnx (95% CI) |" if paired else "")
         head += " Δ vs compared run |" if deltas_ else ""
         lines += [head, "|" + "---|" * (head.count("|") - 1)]
@@ -345,7 +353,7 @@ def _plots(folder: Path, table: Mapping[str, Mapping[str, Any]], thresholds: Map
 def write_report(report_root: Path, *, cfg: Config, sample: str | None, results: Mapping[str, VariantResult],
                  gates: Sequence[Mapping[str, Any]], latency: Mapping[str, Mapping[str, Any]],
                  artifacts: Mapping[str, Any], latency_method: str, options: Mapping[str, Any],
-                 compare_to: Path | None = None) -> Path:
+                 compare_to: Path | None = None, browser: Mapping[str, Any] | None = None) -> Path:
     """Write one report folder and return its path.
 
     Args:
@@ -360,6 +368,8 @@ def write_report(report_root: Path, *, cfg: Config, sample: str | None, results:
         latency_method: one sentence on how latency was measured.
         options: the ``--rc-*`` options of the run.
         compare_to: an earlier report folder; adds per-metric deltas.
+        browser: variant → {device, load_s, first_token_ms, tokens_per_s, ...} from
+            ``evals/test_browser.py`` (numbers beside the gates, not gates).
 
     Returns:
         ``<report_root>/<UTC timestamp>`` (a ``-N`` suffix when that name exists).
@@ -401,6 +411,8 @@ def write_report(report_root: Path, *, cfg: Config, sample: str | None, results:
         payload["intervals"] = intervals(cfg, results)
         payload["paired_vs_fp32"] = paired_vs_fp32(cfg, results)
         payload["sets"] = {v: _set_sizes(r) for v, r in results.items()}
+        payload["download_bytes"] = _download_bytes(artifacts, results)
+        payload["browser"] = dict(browser or {})
         if compare_to is not None:
             payload["compare_to"] = compare(cfg, results, table, compare_to)
         (tmp / METRICS_JSON).write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
@@ -444,6 +456,18 @@ def _case_line(variant: str, r: CaseResult) -> dict[str, Any]:
             "reasons": r.reasons, "passed": not r.reasons}
 
 
+def _download_bytes(artifacts: Mapping[str, Any], results: Mapping[str, VariantResult]) -> dict[str, int]:
+    """variant → bytes a browser downloads for it (graph plus ``_data`` files), from the ONNX
+    artifact the report was measured on ({} when that folder is not recorded or gone)."""
+    from pipeline.onnx.quantize import variant_bytes
+
+    folder = (artifacts.get("onnx") or {}).get("path")
+    onnx_dir = Path(folder) / "onnx" if folder else None
+    if onnx_dir is None or not onnx_dir.is_dir():
+        return {}
+    return {v: variant_bytes(onnx_dir, v) for v in results if (onnx_dir / v).is_file()}
+
+
 def _set_sizes(res: VariantResult) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for r in res.cases:
@@ -457,6 +481,6 @@ def results_from_dir(folder: Path) -> dict[str, VariantResult]:
     for file in sorted(Path(folder).glob("*.result.json")):
         res = VariantResult.from_json(file.read_text(encoding="utf-8"))
         out[res.variant] = res
-    order = {v: i for i, v in enumerate(VARIANTS)}  # the gate tests' order: model, int8, uint8, q4
+    order = {v: i for i, v in enumerate(VARIANTS)}  # the gate tests. order (VARIANTS)
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 

@@ -27,12 +27,13 @@ from typing import Any
 
 from pipeline import metrics
 from pipeline.cache import write_atomic
-from pipeline.config import Config
+from pipeline.config import VARIANTS, Config
 from pipeline.harness.cases import EvalCase
 from pipeline.harness.uncertainty import bootstrap_ci
 from pipeline.onnx.runtime import Generation
 
-QUANTIZED = ("model_int8.onnx", "model_uint8.onnx", "model_q4.onnx")
+# Every variant but model.onnx: each is gated on its fp32 alignment.
+QUANTIZED = tuple(v for v in VARIANTS if v != "model.onnx")
 
 
 @dataclass

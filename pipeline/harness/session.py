@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from pipeline.cache import write_atomic
-from pipeline.config import Config, load_config
+from pipeline.config import DTYPES, Config, load_config
 from pipeline.errors import ConfigError, DatasetError
 from pipeline.harness.cases import check_eval_sets
 from pipeline.harness.marks import only_latency, selected_sizes
@@ -38,7 +38,8 @@ class HarnessSession:
 
     Attributes:
         cfg: the resolved :class:`pipeline.config.Config` (None until evals are in scope).
-        variants: ONNX files under test, in :data:`pipeline.config.VARIANTS` order.
+        variants: ONNX files under test, in :data:`pipeline.config.VARIANTS` order: ``--rc-variants``,
+            else every file ``quantization.variants`` builds (set by :meth:`resolve`).
         sample: ``smoke``, ``full`` or None (no ``-m`` chose a size).
         report_root: where report folders go.
         compare_to: earlier report folder for deltas, or None.
@@ -123,6 +124,12 @@ class HarnessSession:
             check_eval_sets(cfg)
         except DatasetError as exc:
             raise pytest.UsageError(f"eval set: {exc}") from exc
+        unbuilt = [v for v in self.variants if v not in cfg.variants]
+        if unbuilt:
+            raise pytest.UsageError(
+                f"--rc-variants {','.join(unbuilt)}: not built, because quantization.variants is "
+                f"{list(cfg.quantization.variants)}; add {[DTYPES[v] for v in unbuilt]} there or drop them")
+        self.variants = self.variants or cfg.variants
         self.cfg = cfg
 
     # -- artifacts -------------------------------------------------------------------
@@ -213,6 +220,18 @@ class HarnessSession:
         _write_json(self.run_dir / f"{variant}.latency.json", data)
 
 
+    def save_browser(self, variant: str, data: dict[str, Any]) -> None:
+        """Hand one variant's browser speed (load, first token, tokens/s) to the report."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(self.run_dir / f"{variant}.browser.json", data)
+
+    def browser(self) -> dict[str, Any]:
+        """variant → what :meth:`save_browser` stored in this run ({} when nothing ran)."""
+        if not self.run_dir.is_dir():
+            return {}
+        return {f.name.removesuffix(".browser.json"): json.loads(f.read_text(encoding="utf-8"))
+                for f in sorted(self.run_dir.glob("*.browser.json"))}
+
     # -- the report --------------------------------------------------------------------
     def collect(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """What the workers left in the run folder: (variant → VariantResult, variant →
@@ -240,7 +259,7 @@ class HarnessSession:
         self.report_path = write_report_folder(self.report_root, cfg=self.cfg, sample=self.sample, results=results,
                                         gates=self.gates, latency=latency, artifacts=artifacts,
                                         latency_method=_latency_method(self, latency), options=options,
-                                        compare_to=self.compare_to)
+                                        compare_to=self.compare_to, browser=self.browser())
         return self.report_path
 
 

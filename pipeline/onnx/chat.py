@@ -8,8 +8,9 @@ Run::
 The model folder is the chain's ONNX artifact (built or reused through the cache), or
 ``--model-dir DIR`` for any transformers.js-layout folder (e.g. a staged or downloaded repo).
 Generation is :class:`pipeline.onnx.runtime.Generator`: greedy, the training system prompt,
-``inference.max_new_tokens`` and ``inference.repetition_penalty``. After each answer one line
-gives the latency (ms, wall time of the call) and the decoding speed (new tokens / second).
+``inference.max_new_tokens`` and ``inference.repetition_penalty``. The answer is printed token
+by token as it is generated; after it one line gives the time to first token, the latency (ms,
+wall time of the call) and the decoding speed (new tokens / second).
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from pipeline.errors import ModelInputError
 _EXIT = {"exit", "quit", ":q"}
 
 
-def stats_line(new_tokens: int, latency_ms: float) -> str:
-    """``"[latency 412 ms, 37 tokens, 89.8 tokens/s]"``; tokens/s = new_tokens / (latency_ms / 1000)."""
+def stats_line(new_tokens: int, latency_ms: float, first_token_ms: float | None = None) -> str:
+    """``"[first token 80 ms, latency 412 ms, 37 tokens, 89.8 tokens/s]"``; tokens/s =
+    new_tokens / (latency_ms / 1000); the first-token part only when ``first_token_ms`` is given."""
     rate = new_tokens / (latency_ms / 1000.0) if latency_ms > 0 else 0.0
-    return f"[latency {latency_ms:.0f} ms, {new_tokens} tokens, {rate:.1f} tokens/s]"
+    first = f"first token {first_token_ms:.0f} ms, " if first_token_ms is not None else ""
+    return f"[{first}latency {latency_ms:.0f} ms, {new_tokens} tokens, {rate:.1f} tokens/s]"
 
 
 def chat(cfg: Config, variant: str, question: str | None, *, model_dir: Path,
-         stdin: TextIO | None = None, echo: Callable[[str], None] = print) -> int:
+         stdin: TextIO | None = None, echo: Callable[[str], None] = print,
+         write: Callable[[str], None] | None = None) -> int:
     """Answer ``question``, or every line of ``stdin`` when ``question`` is None.
 
     Args:
@@ -40,7 +44,9 @@ def chat(cfg: Config, variant: str, question: str | None, *, model_dir: Path,
         model_dir: a transformers.js model folder (``onnx/`` inside); the CLI passes the chain's
             ONNX artifact when ``--model-dir`` is omitted.
         stdin: input for the interactive loop (default ``sys.stdin``).
-        echo: output sink (default ``print``).
+        echo: sink for whole lines (default ``print``).
+        write: sink for the streamed answer pieces (default: stdout, flushed per piece); the
+            answer ends with a newline written there.
 
     Returns:
         0.
@@ -67,10 +73,25 @@ def chat(cfg: Config, variant: str, question: str | None, *, model_dir: Path,
                     max_new_tokens=cfg.inference.max_new_tokens,
                     repetition_penalty=cfg.inference.repetition_penalty)
 
+    def _stdout(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    out = write or _stdout
+
     def answer(q: str) -> None:
-        g = gen.generate(q)
-        echo(g.text)
-        echo(stats_line(g.new_tokens, g.latency_ms))
+        started = [False]
+
+        def piece(text: str) -> None:
+            if not started[0]:
+                text = text.lstrip()
+                started[0] = bool(text)
+            if text:
+                out(text)
+
+        g = gen.generate(q, on_text=piece)
+        out("\n")
+        echo(stats_line(g.new_tokens, g.latency_ms, g.first_token_ms))
 
     if question is not None:
         answer(question)

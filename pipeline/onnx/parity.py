@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from pipeline.config import VARIANTS, Config
+from pipeline.config import DTYPES, VARIANTS, Config
 from pipeline.errors import PipelineError
 
 JS_DIR = Path(__file__).resolve().parents[2] / "js"
-DTYPES = {"model.onnx": "fp32", "model_int8.onnx": "int8", "model_uint8.onnx": "uint8", "model_q4.onnx": "q4"}
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
 _INSTALL = "install it with `npm ci --prefix js`"

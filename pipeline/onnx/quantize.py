@@ -1,17 +1,35 @@
-"""Quantized variants of the exported model: onnx/model_int8.onnx, model_uint8.onnx, model_q4.onnx.
+"""The ONNX variants transformers.js loads, beside the exported onnx/model.onnx (stage ``onnx``).
 
 Run: ``python -m pipeline quantize`` (the chain up to this stage; ``--force`` rebuilds).
 
 The artifact is the complete folder transformers.js loads: every file of the export
-(hard-linked, or copied where links fail) plus the three variants beside onnx/model.onnx.
+(hard-linked, or copied where links fail), the variants ``quantization.variants`` names, and
+a ``config.json`` whose ``transformers.js_config`` says which files have external data.
+File names follow transformers.js's ``dtype`` suffixes (``pipeline.config.DTYPES``):
 
-* int8 / uint8: onnxruntime *dynamic* quantization of ``MatMul`` nodes with a constant weight
-  (``quantization.op_types``, ``MatMulConstBOnly``), per channel (``quantization.per_channel``).
-  The tied lm_head (``Transpose(embed_tokens)``, not a constant) and the embedding
-  ``Gather`` stay fp32; ``quantization.exclude_nodes`` (default ``[down_proj]``) keeps the
-  MLP down projection fp32 in all three variants.
-* q4: ``MatMulNBits`` (onnxruntime ``MatMulNBitsQuantizer``) with ``quantization.block_size``,
-  ``quantization.accuracy_level`` and ``quantization.q4_symmetric`` written into every node.
+* ``fp32``  model.onnx: the export itself.
+* ``fp16``  model_fp16.onnx: every float weight and op in fp16, inputs and outputs (logits,
+  KV cache) kept fp32 so one KV-cache dtype serves every variant.
+* ``int8`` / ``uint8``: onnxruntime *dynamic* quantization of ``MatMul`` nodes with a constant
+  weight (``quantization.op_types``, ``MatMulConstBOnly``), per channel
+  (``quantization.per_channel``). The tied lm_head (``Transpose(embed_tokens)``, not a
+  constant) and the embedding ``Gather`` stay fp32, and ``quantization.exclude_nodes``
+  (default ``[down_proj]``) keeps the MLP down projection fp32.
+* ``q8``    model_quantized.onnx, the WASM default: transformers.js's own converter writes
+  QInt8 dynamic quantization for graphs without ``Conv``, so it is the int8 recipe (a hard
+  link to model_int8.onnx when both are built).
+* ``q4``    model_q4.onnx: 4-bit ``MatMulNBits`` blocks (``quantization.block_size``,
+  ``accuracy_level``, ``q4_symmetric``) for every MatMul; the embedding as a 4-bit
+  ``GatherBlockQuantized`` (``q4_embedding``); the lm_head untied from the embedding (its own
+  constant, so it can be quantized at all) and, with down_proj, given int8 per-channel
+  weights through ``DequantizeLinear`` (``q4_int8_nodes``). 8-bit ``MatMulNBits`` would do
+  the same more compactly, but onnxruntime-node 1.21 (transformers.js 3.8.1) refuses it.
+* ``q4f16`` model_q4f16.onnx: the q4 graph with fp16 activations and scales (WebGPU), with
+  MatMulNBits ``accuracy_level`` 0: at level 4 onnxruntime-node 1.21's CPU kernel returns
+  garbage for fp16 inputs (measured: "idaysidays..." or token 0 on every step).
+
+Files over ~1.8 GB are written with external data named ``<file>_data``, the name
+transformers.js fetches (onnxruntime's quantizers would write ``<file>.data``).
 
 Why each default: the measurements are in ``docs/experiments.md`` ("Quantization").
 """
@@ -19,28 +37,29 @@ Why each default: the measurements are in ``docs/experiments.md`` ("Quantization
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from pipeline.cache import MANIFEST, Artifact, build, make_key
-from pipeline.config import Config
+from pipeline.config import DTYPES, Config
 from pipeline.errors import ModelError
 
 log = logging.getLogger(__name__)
 
 SOURCE = "model.onnx"
-OUTPUTS = ("model_int8.onnx", "model_uint8.onnx", "model_q4.onnx")
-# Models whose graph plus weights exceed this are written with external data (protobuf's
-# 2 GB limit; transformers.js loads model.onnx_data-style files beside the graph).
+# Models whose weights exceed this are written with external data (protobuf's 2 GB limit).
 _EXTERNAL_DATA_BYTES = 1_800_000_000
 _FIX = "rerun `python -m pipeline export --force` then `python -m pipeline quantize --force`"
+_EMBED = "model.embed_tokens.weight"
 
 
 def quantize(cfg: Config, exported: Artifact, *, force: bool = False) -> Artifact:
-    """Write the complete ONNX folder with the three quantized variants (stage ``onnx``).
+    """Write the complete ONNX folder with the variants of ``quantization.variants`` (stage ``onnx``).
 
     Args:
         cfg: resolved configuration (``quantization`` section used).
@@ -49,7 +68,7 @@ def quantize(cfg: Config, exported: Artifact, *, force: bool = False) -> Artifac
 
     Returns:
         The artifact at ``<onnx_output>/<key>``; ``numbers`` holds ``bytes`` (file name → size
-        in bytes of graph plus external data, for all four variants) and ``seconds``.
+        in bytes of graph plus external data, for every variant built) and ``seconds``.
 
     Raises:
         ModelError: ``onnx/model.onnx`` is missing or unreadable, quantization failed, or the
@@ -60,7 +79,7 @@ def quantize(cfg: Config, exported: Artifact, *, force: bool = False) -> Artifac
     if not source.is_file():
         raise ModelError(f"{source} does not exist; run `python -m pipeline export` first")
     root = cfg.path(cfg.onnx_output)
-    key = make_key("onnx", {"quantization": cfg.section_hash("quantization")},
+    key = make_key("onnx", {"quantization": cfg.section_hash("quantization"), "recipe": 2},
                    upstream={"exported": exported.key})
 
     def builder(out: Path) -> dict[str, Any]:
@@ -75,20 +94,102 @@ def _build(cfg: Config, src_dir: Path, out: Path) -> dict[str, Any]:
     onnx_dir = out / "onnx"
     source = onnx_dir / SOURCE
     q = cfg.quantization
-    for name, signed in (("model_int8.onnx", True), ("model_uint8.onnx", False)):
-        quantize_dynamic_variant(source, onnx_dir / name, signed=signed, per_channel=q.per_channel,
+    wanted = set(q.variants)
+    for dtype, signed in (("int8", True), ("uint8", False), ("q8", True)):
+        if dtype not in wanted:
+            continue
+        dest = onnx_dir / _file(dtype)
+        if dtype == "q8" and "int8" in wanted:
+            _link_variant(onnx_dir / _file("int8"), dest)
+            continue
+        quantize_dynamic_variant(source, dest, signed=signed, per_channel=q.per_channel,
                                  reduce_range=q.reduce_range, op_types=q.op_types, exclude=q.exclude_nodes)
-    quantize_q4(source, onnx_dir / "model_q4.onnx", block_size=q.block_size, accuracy_level=q.accuracy_level,
-                symmetric=q.q4_symmetric, exclude=q.exclude_nodes)
-    sizes = {name: variant_bytes(onnx_dir, name) for name in (SOURCE, *OUTPUTS)}
+    if "fp16" in wanted:
+        convert_fp16(source, onnx_dir / _file("fp16"))
+    if wanted & {"q4", "q4f16"}:
+        q4 = q4_model(source, block_size=q.block_size, accuracy_level=q.accuracy_level, symmetric=q.q4_symmetric,
+                      embedding=q.q4_embedding, int8_nodes=q.q4_int8_nodes)
+        if "q4" in wanted:
+            save_model(q4, onnx_dir / _file("q4"))
+        if "q4f16" in wanted:
+            save_model(_accuracy_level(_to_fp16(q4, onnx_dir / _file("q4f16")), 0), onnx_dir / _file("q4f16"))
+    sizes = {_file(d): variant_bytes(onnx_dir, _file(d)) for d in q.variants}
+    write_transformers_js_config(out, onnx_dir)
     for name, size in sizes.items():
         print(f"[onnx] onnx/{name}: {size / 2**20:.1f} MiB")
     return {"bytes": sizes}
 
 
+def _file(dtype: str) -> str:
+    return next(f for f, d in DTYPES.items() if d == dtype)
+
+
 def variant_bytes(onnx_dir: Path, name: str) -> int:
-    """Size in bytes of ``onnx_dir/name`` plus its external data files (``name`` + ``_data``...)."""
-    return sum(f.stat().st_size for f in onnx_dir.iterdir() if f.name == name or f.name.startswith(name + "_"))
+    """Size in bytes of ``onnx_dir/name`` plus its external data (``name_data``, ``name_data_1``, ...)."""
+    return sum(f.stat().st_size for f in external_files(onnx_dir, name)) + (onnx_dir / name).stat().st_size
+
+
+def external_files(onnx_dir: Path, name: str) -> list[Path]:
+    """``name``'s external data files in transformers.js's naming: ``name_data``, ``name_data_1``, ..."""
+    return sorted(f for f in onnx_dir.iterdir() if f.name == f"{name}_data" or f.name.startswith(f"{name}_data_"))
+
+
+def write_transformers_js_config(out: Path, onnx_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``transformers.js_config`` into ``out/config.json`` and return it.
+
+    ``use_external_data_format`` maps each ONNX file with external data to its number of data
+    files (transformers.js fetches ``<file>_data``, ``<file>_data_1``, ...; src/models.js,
+    ``getSession``); ``extra`` (e.g. ``device_config`` from the gate results) is merged in.
+    The file is replaced, never edited in place: it may be a hard link into the export.
+
+    Raises:
+        ModelError: ``out/config.json`` is missing or not JSON.
+    """
+    path = out / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path} is missing or not JSON ({exc}); {_FIX}") from exc
+    tjs = dict(config.get("transformers.js_config") or {})
+    external = {f.name: len(external_files(onnx_dir, f.name)) for f in sorted(onnx_dir.glob("*.onnx"))}
+    external = {name: n for name, n in external.items() if n}
+    if external:
+        tjs["use_external_data_format"] = external
+    else:
+        tjs.pop("use_external_data_format", None)
+    tjs.update(extra or {})
+    config["transformers.js_config"] = tjs
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return tjs
+
+
+def save_model(model, dest: Path) -> None:
+    """Save an ``onnx.ModelProto`` to ``dest``, with external data ``<dest>_data`` when its
+    weights pass ~1.8 GB (protobuf cannot hold 2 GB). Writes to a temporary name, then renames."""
+    import onnx
+
+    weights = sum(len(t.raw_data) for t in model.graph.initializer)
+    tmp = dest.with_name(dest.name + ".tmp")
+    if weights > _EXTERNAL_DATA_BYTES:
+        onnx.save_model(model, str(tmp), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=f"{dest.name}_data", size_threshold=1024)
+    else:
+        onnx.save_model(model, str(tmp))
+    os.replace(tmp, dest)
+
+
+def _link_variant(src: Path, dest: Path) -> None:
+    """``dest`` (and its external data) as hard links to ``src``'s; copies where links fail."""
+    for f in (src, *external_files(src.parent, src.name)):
+        target = dest.parent / (dest.name + f.name[len(src.name):])
+        try:
+            os.link(f, target)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise
+            shutil.copy2(f, target)
 
 
 def quantize_dynamic_variant(source: Path, dest: Path, *, signed: bool, per_channel: bool,
@@ -109,46 +210,141 @@ def quantize_dynamic_variant(source: Path, dest: Path, *, signed: bool, per_chan
     try:
         graph = onnx.load(str(source), load_external_data=False).graph
         excluded = [n.name for n in graph.node if any(s in n.name for s in exclude)]
-        quantize_dynamic(
-            source, dest, weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
-            per_channel=per_channel, reduce_range=reduce_range, op_types_to_quantize=list(op_types),
-            nodes_to_exclude=excluded,
-            use_external_data_format=_needs_external(source),
-            extra_options={"MatMulConstBOnly": True},
-        )
+        external = _needs_external(source)
+        with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".quant-") as scratch:
+            # onnxruntime names external data "<file>.data"; re-saved below as "<file>_data".
+            target = Path(scratch) / dest.name if external else dest
+            quantize_dynamic(
+                source, target, weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
+                per_channel=per_channel, reduce_range=reduce_range, op_types_to_quantize=list(op_types),
+                nodes_to_exclude=excluded, use_external_data_format=external,
+                extra_options={"MatMulConstBOnly": True},
+            )
+            if external:
+                save_model(onnx.load(str(target)), dest)
     except OSError:
         raise
     except Exception as exc:  # onnx/onnxruntime raise many types for unreadable graphs
         raise ModelError(f"quantizing {source} to {dest.name} failed ({type(exc).__name__}: {exc}); {_FIX}") from exc
 
 
-def quantize_q4(source: Path, dest: Path, *, block_size: int, accuracy_level: int, symmetric: bool = False,
-                exclude: tuple[str, ...] = ()) -> None:
-    """4-bit ``MatMulNBits`` weight-only quantization in blocks of ``block_size`` weights.
-
-    ``accuracy_level`` is MatMulNBits' minimum compute precision (0 unset, 1 fp32, 2 fp16,
-    3 bf16, 4 int8 activations), written into every node. ``symmetric`` false stores a zero
-    point per block (asymmetric, the ``zero_points`` input). Nodes whose name contains one
-    of the ``exclude`` substrings stay fp32 ``MatMul``.
+def convert_fp16(source: Path, dest: Path) -> None:
+    """fp16 weights and compute, fp32 inputs and outputs (``keep_io_types``), into ``dest``.
 
     Raises:
-        ModelError: onnxruntime could not read or quantize ``source``.
+        ModelError: onnx could not read or convert ``source``.
     """
     import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     try:
         model = onnx.load(str(source))
-        excluded = [n.name for n in model.graph.node if any(s in n.name for s in exclude)]
+    except Exception as exc:
+        raise ModelError(f"reading {source} failed ({type(exc).__name__}: {exc}); {_FIX}") from exc
+    save_model(_to_fp16(model, dest), dest)
+
+
+def _to_fp16(model, dest: Path):
+    """onnxruntime's ``convert_float_to_float16`` with the graph's inputs and outputs kept fp32."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    try:
+        return convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+    except Exception as exc:
+        raise ModelError(f"fp16 conversion for {dest.name} failed ({type(exc).__name__}: {exc}); {_FIX}") from exc
+
+
+def _accuracy_level(model, level: int):
+    """Set ``accuracy_level`` on every MatMulNBits node (q4f16 uses 0, the execution provider's
+    default: onnxruntime-node 1.21's CPU kernel returns garbage for fp16 inputs at level 4)."""
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            for attr in node.attribute:
+                if attr.name == "accuracy_level":
+                    attr.i = level
+    return model
+
+
+def q4_model(source: Path, *, block_size: int, accuracy_level: int, symmetric: bool = False,
+             embedding: bool = True, int8_nodes: tuple[str, ...] = ()):
+    """The q4 graph of ``source`` as an ``onnx.ModelProto`` (see the module docstring).
+
+    Args:
+        block_size: weights per 4-bit block (MatMulNBits and GatherBlockQuantized).
+        accuracy_level: MatMulNBits' minimum compute precision (0 unset, 1 fp32, 2 fp16,
+            3 bf16, 4 int8 activations), written into every node.
+        symmetric: false stores a zero point per block (the ``zero_points`` input).
+        embedding: quantize the embedding ``Gather`` to 4-bit blocks too.
+        int8_nodes: MatMuls whose name contains one of these substrings get int8 per-output-
+            channel weights (``DequantizeLinear`` then ``MatMul``) instead of 4-bit blocks.
+
+    Raises:
+        ModelError: onnx or onnxruntime could not read or quantize ``source``.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantFormat
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    try:
+        model = untie_lm_head(onnx.load(str(source)))
+        int8 = [n.name for n in model.graph.node if n.op_type == "MatMul" and any(s in n.name for s in int8_nodes)]
         quantizer = MatMulNBitsQuantizer(model, bits=4, block_size=block_size, is_symmetric=symmetric,
-                                         accuracy_level=accuracy_level, nodes_to_exclude=excluded)
+                                         accuracy_level=accuracy_level, nodes_to_exclude=int8,
+                                         op_types_to_quantize=("MatMul", "Gather") if embedding else ("MatMul",),
+                                         quant_format=QuantFormat.QOperator)
         quantizer.process()
-        external = _needs_external(source)
-        quantizer.model.save_model_to_file(str(dest), use_external_data_format=external)
+        return int8_weights(quantizer.model.model, int8)
     except OSError:
         raise
     except Exception as exc:
         raise ModelError(f"4-bit quantization of {source} failed ({type(exc).__name__}: {exc}); {_FIX}") from exc
+
+
+def untie_lm_head(model):
+    """Give the lm_head MatMul its own constant weight when it multiplies by
+    ``Transpose(embed_tokens)`` (a tied export), so weight-only quantizers can reach it.
+
+    The new initializer ``lm_head.weight`` is ``embed_tokens.T`` ([hidden, vocab]); the
+    Transpose node goes. A graph without that pattern is returned unchanged.
+    """
+    from onnx import numpy_helper
+
+    graph = model.graph
+    tr = next((n for n in graph.node if n.op_type == "Transpose" and list(n.input) == [_EMBED]), None)
+    emb = next((t for t in graph.initializer if t.name == _EMBED), None)
+    if tr is None or emb is None:
+        return model
+    graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(emb).T.copy(), "lm_head.weight"))
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == tr.output[0]:
+                node.input[i] = "lm_head.weight"
+    graph.node.remove(tr)
+    return model
+
+
+def int8_weights(model, nodes: list[str]):
+    """Replace the constant weight ``B`` [K, N] of each named MatMul by int8 values with one
+    fp32 scale per output column (symmetric, ``scale = max|B[:, n]| / 127``) and a
+    ``DequantizeLinear(axis=1)`` in front of the MatMul. Weight-only: activations stay float."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    for node in [n for n in graph.node if n.name in nodes and n.input[1] in inits]:
+        weight = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+        scale = np.abs(weight).max(axis=0) / 127.0
+        scale[scale == 0] = 1.0
+        q = np.clip(np.rint(weight / scale), -127, 127).astype(np.int8)
+        base = node.input[1]
+        graph.initializer.remove(inits[base])
+        graph.initializer.extend([numpy_helper.from_array(q, f"{base}_int8"),
+                                  numpy_helper.from_array(scale.astype(np.float32), f"{base}_scale")])
+        dq = helper.make_node("DequantizeLinear", [f"{base}_int8", f"{base}_scale"], [f"{base}_dequantized"],
+                              name=f"{node.name}_DequantizeLinear", axis=1)
+        node.input[1] = f"{base}_dequantized"
+        graph.node.insert(list(graph.node).index(node), dq)
+    return model
 
 
 def _needs_external(source: Path) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class Generation:
             batch the answer was part of.
         stopped_on_eos: True when an EOS token ended the reply before ``max_new_tokens``.
         token_ids: the generated token ids (EOS included when produced).
+        first_token_ms: wall time from the call to the first generated token (prefill), ms.
     """
 
     text: str
@@ -44,6 +45,7 @@ class Generation:
     latency_ms: float
     stopped_on_eos: bool
     token_ids: tuple[int, ...] = ()
+    first_token_ms: float = 0.0
 
 
 class Generator:
@@ -107,9 +109,15 @@ class Generator:
         messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": question}]
         return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True))
 
-    def generate(self, question: str, max_new_tokens: int | None = None) -> Generation:
-        """Greedy answer to one question (batch of one, no padding)."""
-        return self._run([question], max_new_tokens)[0]
+    def generate(self, question: str, max_new_tokens: int | None = None,
+                 on_text: Callable[[str], None] | None = None) -> Generation:
+        """Greedy answer to one question (batch of one, no padding).
+
+        ``on_text`` receives the reply as it is generated, one piece of new text per token
+        (concatenated, the pieces are the reply before stripping; a piece is held back while it
+        ends inside a multi-byte character), so a caller can stream it.
+        """
+        return self._run([question], max_new_tokens, on_text)[0]
 
     def generate_batch(self, questions: Sequence[str], max_new_tokens: int | None = None,
                        batch_size: int = 8) -> list[Generation]:
@@ -129,7 +137,8 @@ class Generator:
                 out[i] = gen
         return [g for g in out if g is not None]
 
-    def _run(self, questions: Sequence[str], max_new_tokens: int | None) -> list[Generation]:
+    def _run(self, questions: Sequence[str], max_new_tokens: int | None,
+             on_text: Callable[[str], None] | None = None) -> list[Generation]:
         started = time.perf_counter()
         limit = self.max_new_tokens if max_new_tokens is None else max_new_tokens
         prompts = [self.prompt_ids(q) for q in questions]
@@ -146,8 +155,12 @@ class Generator:
         feed = {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
         for i in self._past:
             feed[i.name] = np.zeros((batch, i.shape[1], 0, i.shape[3]), dtype=self._past_type)
-        for _ in range(limit):
+        first_token_ms = 0.0
+        shown = ""
+        for step in range(limit):
             out = self._step(feed)
+            if step == 0:
+                first_token_ms = (time.perf_counter() - started) * 1000.0
             logits = out["logits"][:, -1, :].astype(np.float32)
             next_ids = np.empty(batch, dtype=np.int64)
             for row in range(batch):
@@ -158,6 +171,11 @@ class Generator:
                 replies[row].append(int(next_ids[row]))
                 seen[row].add(int(next_ids[row]))
                 done[row] = int(next_ids[row]) in self.eos_ids
+            if on_text is not None:
+                text = self.tokenizer.decode(replies[0], skip_special_tokens=True)
+                if not text.endswith("\ufffd") and len(text) > len(shown):
+                    on_text(text[len(shown):])
+                    shown = text
             if done.all():
                 break
             mask = np.concatenate([mask, np.ones((batch, 1), dtype=np.int64)], axis=1)
@@ -169,7 +187,7 @@ class Generator:
         for reply in replies:
             eos = bool(reply) and reply[-1] in self.eos_ids
             text = self.tokenizer.decode(reply, skip_special_tokens=True).strip()
-            result.append(Generation(text, len(reply), latency, eos, tuple(reply)))
+            result.append(Generation(text, len(reply), latency, eos, tuple(reply), first_token_ms))
         return result
 
     def _step(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

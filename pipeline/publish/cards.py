@@ -18,17 +18,20 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import VARIANTS, Config
+from pipeline.config import DTYPES, VARIANTS, Config
 from pipeline.errors import PipelineError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The embedded default is SmolLM2-135M-Instruct (pipeline.train.base); its Hub id for base_model.
 EMBEDDED_BASE_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 _VARIANT_NOTES = {
-    "model.onnx": "fp32 (transformers.js `dtype: \"fp32\"`)",
+    "model.onnx": "fp32 (transformers.js `dtype: \"fp32\"`, the WebGPU default)",
+    "model_fp16.onnx": "fp16 weights and compute (`dtype: \"fp16\"`, WebGPU with shader-f16)",
+    "model_quantized.onnx": "dynamic int8 weights (`dtype: \"q8\"`, the WASM default; same recipe as int8)",
     "model_int8.onnx": "dynamic int8 weights (`dtype: \"int8\"`)",
     "model_uint8.onnx": "dynamic uint8 weights (`dtype: \"uint8\"`)",
-    "model_q4.onnx": "4-bit MatMulNBits weights (`dtype: \"q4\"`), the smallest",
+    "model_q4.onnx": "4-bit MatMulNBits weights, 4-bit embedding (`dtype: \"q4\"`), the smallest fp32-compute file",
+    "model_q4f16.onnx": "the q4 weights with fp16 compute (`dtype: \"q4f16\"`, WebGPU)",
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -167,7 +170,8 @@ def refusal_answer(cfg: Config) -> str:
 
 
 def render_model_card(cfg: Config, report: EvalReport | None, *, repo_id: str, dataset_id: str | None,
-                      onnx_files: list[str], allow_failing: bool = False, params: int | None = None) -> str:
+                      onnx_files: list[str], allow_failing: bool = False, params: int | None = None,
+                      device_dtypes: Mapping[str, str] | None = None) -> str:
     """The model card (README.md) text.
 
     Args:
@@ -178,6 +182,8 @@ def render_model_card(cfg: Config, report: EvalReport | None, *, repo_id: str, d
         onnx_files: file names under ``onnx/`` in the upload tree.
         allow_failing: the report's gates failed and the user published anyway: a warning is shown.
         params: parameter count of the merged model, for the size note.
+        device_dtypes: transformers.js device → dtype written into config.json (empty:
+            transformers.js's own defaults, q8 on WASM and fp32 elsewhere).
     """
     variants = _variant_order(report.metrics) if report else []
     knobs = [(f"lora.{k}", _fmt(v)) for k, v in cfg.lora.model_dump(mode="json").items()]
@@ -190,6 +196,9 @@ def render_model_card(cfg: Config, report: EvalReport | None, *, repo_id: str, d
         "dataset_id": dataset_id, "repo_id": repo_id, "allow_failing": allow_failing, "report": report,
         "onnx_files": [(f, _VARIANT_NOTES.get(f, "ONNX graph data"))
                        for f in sorted(onnx_files, key=lambda f: (VARIANTS.index(f) if f in VARIANTS else 9, f))],
+        "device_defaults": (", ".join(f"{d} on {dev}" for dev, d in device_dtypes.items()) + ", from the gate results"
+                            if device_dtypes else "transformers.js's defaults (q8 on WASM, fp32 on WebGPU)"),
+        "dtypes": " | ".join(f'"{DTYPES[f]}"' for f in VARIANTS if f in onnx_files),
         "system_prompt_js": json.dumps(cfg.system_prompt, ensure_ascii=False),
         "system_prompt_py": json.dumps(cfg.system_prompt, ensure_ascii=False),
         "max_new_tokens": cfg.inference.max_new_tokens, "repetition_penalty": cfg.inference.repetition_penalty,

@@ -30,8 +30,9 @@ from pathlib import Path
 
 from pipeline.cache import MANIFEST, file_sha256
 from pipeline.chain import run_chain
-from pipeline.config import Config
+from pipeline.config import DTYPES, FILES, Config
 from pipeline.errors import PipelineError
+from pipeline.onnx.quantize import write_transformers_js_config
 from pipeline.publish.cards import (
     EvalReport,
     ReportError,
@@ -130,14 +131,57 @@ def _param_count(folder: Path) -> int | None:
         return None
 
 
+# transformers.js devices (src/utils/devices.js) and the dtypes each is offered, smallest
+# download first: the default written for a device is the first of these whose gates passed.
+DEVICE_CANDIDATES = {
+    "wasm": ("q4", "q8", "int8", "uint8", "fp32"),
+    "cpu": ("q4", "q8", "int8", "uint8", "fp32"),  # Node's default device
+    "webgpu": ("q4f16", "fp16", "q4", "fp32"),
+}
+
+
+def device_dtypes(report: EvalReport | None, built: Iterable[str]) -> dict[str, str]:
+    """transformers.js device → default dtype, chosen from the gate results.
+
+    For each device of :data:`DEVICE_CANDIDATES`, among the built variants: the first (the
+    smallest download) whose quality and fp32-alignment gates all passed; when none passed,
+    the one with the fewest failed ones (ties: the smaller). Latency gates are left out: they
+    time onnxruntime on this machine's CPU, not a browser. No report: ``{}`` (transformers.js's
+    own defaults apply).
+
+    Args:
+        report: the eval report (its ``failed_gates`` ids name the variant in brackets).
+        built: ONNX file names present under ``onnx/``.
+    """
+    if report is None:
+        return {}
+    failed: dict[str, int] = {}
+    for gate in report.failed_gates:
+        match = re.match(r"^(test_gate|test_fp32_alignment)\[([^\]-]+\.onnx)", gate)
+        if match:
+            failed[match[2]] = failed.get(match[2], 0) + 1
+    built = set(built)
+    out = {}
+    for device, dtypes in DEVICE_CANDIDATES.items():
+        files = [FILES[d] for d in dtypes if FILES[d] in built and FILES[d] in report.metrics]
+        if files:
+            out[device] = DTYPES[min(files, key=lambda f: (failed.get(f, 0), files.index(f)))]
+    return out
+
+
 def stage_model(cfg: Config, onnx_dir: Path, merged_dir: Path, report: EvalReport | None, dest: Path, *,
                 repo_id: str, allow_failing: bool) -> None:
-    """Stage the complete model repo (files plus README.md card) in ``dest``."""
+    """Stage the complete model repo (files plus README.md card) in ``dest``; config.json's
+    ``transformers.js_config.device_config`` gets :func:`device_dtypes`."""
     stage_model_files(onnx_dir, merged_dir, dest)
     onnx_files = sorted(f.name for f in (dest / "onnx").iterdir())
+    defaults = device_dtypes(report, onnx_files)
+    if defaults:
+        write_transformers_js_config(dest, dest / "onnx",
+                                     {"device_config": {dev: {"dtype": d} for dev, d in defaults.items()}})
     card = render_model_card(cfg, report, repo_id=repo_id, dataset_id=cfg.dataset.hub_id,
                              onnx_files=onnx_files, allow_failing=allow_failing,
-                             params=_param_count(dest))
+                             params=_param_count(dest), device_dtypes=defaults)
     (dest / "README.md").write_text(card, encoding="utf-8")
 
 

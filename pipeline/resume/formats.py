@@ -275,6 +275,75 @@ def read_pdf_pages(path: Path) -> list[str]:
     return pages
 
 
+def read_docx(path: Path) -> str:
+    """A Word resume as Markdown text for :func:`parse_text` (python-docx, body order).
+
+    Paragraph styles and formatting carry the structure: ``Title`` → ``#`` (the name),
+    ``Heading 1`` → ``##`` (a section), ``Heading 2``-``4`` or a paragraph that is bold
+    throughout → ``###`` (an entry header), a list paragraph (a ``List`` style or Word
+    numbering) → ``- `` bullet; tables are read row by row, cells joined with `` · ``.
+    Manual line breaks inside a paragraph become separate lines.
+
+    Raises:
+        ResumeError: not a readable .docx (corrupt, encrypted, or another format renamed),
+            or no text at all (only images or text boxes); the message says what to do.
+    """
+    import zipfile
+
+    try:
+        import docx
+        from docx.opc.exceptions import PackageNotFoundError
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+    except ImportError as exc:  # a declared dependency; only a broken install lacks it
+        raise ResumeError(f"{path}: reading .docx needs python-docx (pip install python-docx)") from exc
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ResumeError(f"{path}: not a readable .docx ({type(exc).__name__}: {exc}); save it again from "
+                          "Word as .docx (not encrypted), or export it as PDF or Markdown") from exc
+
+    def paragraph_md(par: Paragraph) -> list[str]:
+        text = par.text.replace("\t", " ").strip()
+        if not text:
+            return []
+        style = (par.style.name if par.style is not None else "") or ""
+        runs = [r for r in par.runs if r.text.strip()]
+        bold = bool(runs) and all(r.bold or (r.bold is None and par.style is not None and par.style.font.bold)
+                                  for r in runs)
+        numbered = par._p.pPr is not None and par._p.pPr.numPr is not None
+        if style == "Title":
+            return [f"# {' '.join(text.split())}"]
+        if style == "Heading 1":
+            return [f"## {' '.join(text.split())}"]
+        if style in ("Heading 2", "Heading 3", "Heading 4") or (bold and len(text) < 150):
+            return [f"### {line.strip()}" if i == 0 else line.strip()
+                    for i, line in enumerate(text.splitlines()) if line.strip()]
+        if "List" in style or numbered:
+            return [f"- {' '.join(text.split())}"]
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            lines += paragraph_md(block)
+        elif isinstance(block, Table):
+            for row in block.rows:
+                cells = []
+                for cell in row.cells:
+                    value = " ".join(cell.text.split())
+                    if value and value not in cells:  # merged cells repeat their text
+                        cells.append(value)
+                if cells:
+                    lines.append(" · ".join(cells))
+        lines.append("")
+    text = "\n".join(lines).strip()
+    if not text:
+        raise ResumeError(f"{path}: the .docx has no text (only images or text boxes?); type the resume as "
+                          "text in Word, or export a PDF with a text layer, or write a JSON Resume")
+    return text
+
+
 def parse_text(pages: list[str], markdown: bool, is_heading, category_of) -> tuple[str | None, list[RawSection]]:
     """Cleaned lines → (name, sections). ``is_heading(line)`` says a line is a section title;
     ``category_of(title)`` maps a title to a category (None when unknown)."""

@@ -257,7 +257,7 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
             fields = {**rf.parse_header(header, category), **{k: v for k, v in raw_fields.items() if v}} \
                 if header and category in _STRUCTURED else {**raw_fields}
             lines = [c for x in entry.lines if (c := _clean_value(x))]
-            if fmt in ("pdf", "markdown", "text") and _PUBLICATIONS.search(section.title):
+            if fmt in ("pdf", "docx", "markdown", "text") and _PUBLICATIONS.search(section.title):
                 lines = publication_lines(lines, _clean_value(name) if name else None)
             if category == "education":
                 gpa = re.search(r"GPA:?\s*(\d\.\d+(?:\s*/\s*\d\.\d+)?)", " ".join(lines))
@@ -276,8 +276,8 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
     return Resume(source, fmt, _clean_value(name) if name else None, text, tuple(facts), tuple(skipped))
 
 
-_FORMATS = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".json": "json_resume",
-            ".yaml": "rendercv", ".yml": "rendercv"}
+_FORMATS = {".pdf": "pdf", ".docx": "docx", ".md": "markdown", ".markdown": "markdown", ".txt": "text",
+            ".json": "json_resume", ".yaml": "rendercv", ".yml": "rendercv"}
 
 
 def ingest(path: Path) -> Resume:
@@ -292,7 +292,7 @@ def ingest(path: Path) -> Resume:
     fmt = _FORMATS.get(path.suffix.lower())
     if path.is_dir():
         raise ResumeError(f"{path}: is a folder, not a resume file; set resume_path in the config file to the "
-                          "resume itself (.pdf, .md, .txt, .json or .yaml)")
+                          "resume itself (.pdf, .docx, .md, .txt, .json or .yaml)")
     if not path.is_file():
         raise ResumeError(f"{path}: resume file not found; set resume_path in the config file to an existing file")
     if fmt is None:
@@ -303,6 +303,8 @@ def ingest(path: Path) -> Resume:
         raise ResumeError(f"{path}: the file is empty; put the resume's content in it")
     if fmt == "pdf":
         name, sections = rf.parse_text(rf.read_pdf_pages(path), False, _is_heading, category_for)
+    elif fmt == "docx":
+        name, sections = rf.parse_text([rf.read_docx(path)], True, _is_heading, category_for)
     else:
         text = rf.decode_text(path, data)
         if fmt == "json_resume":
