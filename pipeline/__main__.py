@@ -2,7 +2,7 @@
 
 Commands:
   config      print the resolved configuration of the active profile
-  preview     print the facts extracted from the resume, per section
+  preview     print the entries and facts extracted from the resume (--json FILE: as a JSON Resume)
   dataset     build the grounded Q/A dataset and bootstrap data/eval/*.jsonl
   train       dataset → base → LoRA SFT → merge → ONNX export → quantization
   sft | merge | export | quantize   the chain up to that stage
@@ -61,9 +61,16 @@ def _cmd_config(cfg: Config, args) -> int:
 
 
 def _cmd_preview(cfg: Config, args) -> int:
-    from pipeline.resume.ingest import format_preview, ingest
+    from pipeline.resume.ingest import ingest
+    from pipeline.resume.preview import entries, format_preview, write_json_resume
 
-    print(format_preview(cfg, ingest(cfg.path(cfg.resume_path))))
+    resume = ingest(cfg.path(cfg.resume_path))
+    print(format_preview(cfg, resume))
+    if args.json is not None:
+        path = write_json_resume(resume, args.json)
+        n = sum(1 for e in entries(resume) if e.header is not None)
+        print(f"\nwrote {path}: a JSON Resume with {n} entries and {len(resume.facts)} facts; correct it, then set "
+              f"resume_path: {path} in the config file")
     return 0
 
 
@@ -141,7 +148,9 @@ def _build_parser(extra: dict[str, Callable] | None = None) -> argparse.Argument
     common.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("config", parents=[common], help="print the resolved configuration")
-    sub.add_parser("preview", parents=[common], help="print extracted facts per section")
+    p = sub.add_parser("preview", parents=[common], help="print the extracted entries and facts per section")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE",
+                   help="also write what was extracted as a JSON Resume to FILE (correct it, point resume_path at it)")
     p = sub.add_parser("dataset", parents=[common], help="build the dataset and eval sets")
     p.add_argument("--overwrite-eval-sets", action="store_true",
                    help="regenerate data/eval/*.jsonl even when they exist and were edited")

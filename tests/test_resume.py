@@ -11,8 +11,9 @@ import yaml
 
 from pipeline.config import load_config
 from pipeline.errors import ResumeError
-from pipeline.resume.ingest import CATEGORIES, Resume, category_for, format_preview, ingest
+from pipeline.resume.ingest import CATEGORIES, Resume, category_for, ingest
 from pipeline.resume.pii import find_pii
+from pipeline.resume.preview import format_preview
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -322,7 +323,8 @@ def _image_only_pdf(tmp_path: Path) -> Path:
 
 _BAD = {
     "missing": (lambda p: p / "nope.pdf", "not found"),
-    "extension": (lambda p: _write(p / "cv.docx", b"PK\x03\x04"), "unsupported resume format"),
+    "extension": (lambda p: _write(p / "cv.odt", b"PK\x03\x04"), "unsupported resume format"),
+    "docx": (lambda p: _write(p / "cv.docx", b"PK\x03\x04"), "not a readable .docx"),
     "empty": (lambda p: _write(p / "cv.md", b"  \n"), "empty"),
     "corrupt_pdf": (lambda p: _write(p / "cv.pdf", SAMPLE_PDF.read_bytes()[:700]), "corrupt"),
     "garbage_pdf": (lambda p: _write(p / "cv.pdf", b"this is not a pdf at all"), "corrupt"),

@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from pipeline.config import Config
-from pipeline.embedded import token_counter
 from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
 from pipeline.resume import structured as rs
@@ -318,39 +316,3 @@ def ingest(path: Path) -> Resume:
         raise ResumeError(f"{path}: only {len(resume.facts)} fact(s) found (need at least {MIN_FACTS_TO_INGEST}); "
                           "add sections such as Experience, Education and Skills with one item per line")
     return resume
-
-
-def _count_tokens(cfg: Config, text: str) -> tuple[int, str]:
-    """(token count, how it was counted) with :func:`pipeline.embedded.token_counter`, the
-    counter the dataset's length limits use, so preview and the filters never disagree."""
-    name, count = token_counter(cfg)
-    how = (f"base tokenizer of {cfg.model.base}" if name.startswith("tokenizer:")
-           else f"estimate: 1.3 per word plus punctuation (no local tokenizer for {cfg.model.base})")
-    return count(text), how
-
-
-def format_preview(cfg: Config, resume: Resume) -> str:
-    """Facts grouped per section, a token count of ``resume.text``, and a warning line when it
-    exceeds ``cfg.validation.context_token_warn``. Returns the text to print."""
-    out = [f"resume: {resume.source} ({resume.format})", f"name: {resume.name or '(not found)'}",
-           f"facts: {len(resume.facts)}"]
-    if resume.skipped_sections:
-        out.append("skipped (not about the person): " + ", ".join(resume.skipped_sections))
-    groups: dict[tuple[str, str], list[Fact]] = {}
-    for fact in resume.facts:
-        groups.setdefault((fact.section, fact.category), []).append(fact)
-    for (section, category), facts in groups.items():
-        out.append(f"\n## {section}  [{category}, {len(facts)} facts]")
-        for f in facts:
-            extra = ", ".join(f"{k}={v}" for k, v in f.fields.items() if k != "summary")
-            out.append(f"  {f.id}: {f.text}" + (f"\n      {{{extra}}}" if extra else ""))
-    missing = [c for c in CATEGORIES if not any(f.category == c for f in resume.facts)]
-    if missing:
-        out.append(f"\ncategories without facts: {', '.join(missing)}")
-    tokens, how = _count_tokens(cfg, resume.text)
-    limit = cfg.validation.context_token_warn
-    out.append(f"\ncontext: {tokens} tokens ({how}); warn above {limit}")
-    if tokens > limit:
-        out.append(f"WARNING: the resume text is {tokens} tokens, over validation.context_token_warn={limit}; "
-                   "shorten the resume or raise the knob")
-    return "\n".join(out)

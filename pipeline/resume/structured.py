@@ -283,7 +283,7 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
     except (ValueError, RecursionError) as exc:  # e.g. an integer of 5000 digits
         raise ResumeError(f"{path}: unreadable JSON value ({type(exc).__name__}: "
                           f"{' '.join(str(exc).split())[:200]}); fix that value") from exc
-    known = {"basics", "work", "volunteer", "education", "awards", "certificates", "publications",
+    known = {"basics", "work", "volunteer", "military", "education", "awards", "certificates", "publications",
              "skills", "languages", "interests", "references", "projects"}
     if not isinstance(data, dict) or not known & set(data):
         raise ResumeError(f"{path}: not a JSON Resume (no basics/work/education... keys at the top level); "
@@ -302,11 +302,15 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
             secs.append(RawSection(title, entries, category))
 
     name = doc.text(basics, "name", "basics")
-    summary = [s for s in (doc.text(basics, "label", "basics"), doc.text(basics, "summary", "basics")) if s]
+    # one line per line of basics.summary (pipeline.resume.export writes one fact per line)
+    summary = [line for s in (doc.text(basics, "label", "basics"), doc.text(basics, "summary", "basics"))
+               for line in s.splitlines() if line.strip()]
     add("Summary", "character", [RawEntry(lines=summary)] if summary else [])
+    # "military" is not in schema v1 (which leaves extra keys open); pipeline.resume.export writes it
     for key, title, category, org, role in (("work", "Work", "work_experience", "name", "position"),
                                             ("volunteer", "Volunteer", "leadership", "organization",
-                                             "position")):
+                                             "position"),
+                                            ("military", "Military Service", "military", "name", "position")):
         entries = []
         for i, w in enumerate(doc.items(data, key)):
             at = f"{key}[{i}]"
@@ -322,9 +326,10 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
         at = f"education[{i}]"
         f = {"organization": doc.text(e, "institution", at), "degree": doc.text(e, "studyType", at),
              "area": doc.text(e, "area", at), "gpa": doc.text(e, "score", at),
+             "location": doc.text(e, "location", at),  # not in schema v1; pipeline.resume.preview writes it
              **doc.dates(e, at, "startDate", "endDate")}
         courses = doc.texts(e, "courses", at)
-        lines = [f"Courses: {', '.join(courses)}"] if courses else []
+        lines = ([f"Courses: {', '.join(courses)}"] if courses else []) + doc.texts(e, "highlights", at)
         entries.append(RawEntry({k: v for k, v in f.items() if v}, "", lines))
     add("Education", "education", entries)
     flat = []
