@@ -92,11 +92,13 @@ def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int) 
     made["q4:old(down_proj fp32, embedding fp32, tied lm_head fp32)"] = work / "q4_old.onnx"
     _old_q4(source, work / "q4_old.onnx", block_size, accuracy_level)
     ablations = {
-        "q4:all 4-bit (embedding, lm_head, down_proj)": dict(embedding=True, int8_nodes=()),
-        "q4:4-bit embedding, int8 lm_head": dict(embedding=True, int8_nodes=("lm_head",)),
-        "q4:chosen (4-bit embedding, int8 down_proj and lm_head)": dict(embedding=True,
-                                                                         int8_nodes=("down_proj", "lm_head")),
-        "q4:fp32 embedding, int8 down_proj and lm_head": dict(embedding=False, int8_nodes=("down_proj", "lm_head")),
+        "q4:all 4-bit (embedding, lm_head, down_proj)": dict(embedding=True),
+        "q4:4-bit down_proj, int8 lm_head": dict(embedding=True, int8_nodes=("lm_head",)),
+        "q4:chosen (4-bit embedding, fp16 down_proj, int8 lm_head)": dict(
+            embedding=True, int8_nodes=("lm_head",), fp16_nodes=("down_proj",)),
+        "q4:fp32 embedding, fp16 down_proj, int8 lm_head": dict(
+            embedding=False, int8_nodes=("lm_head",), fp16_nodes=("down_proj",)),
+        "q4:fp16 down_proj and lm_head": dict(embedding=True, fp16_nodes=("down_proj", "lm_head")),
     }
     for i, (name, kw) in enumerate(ablations.items()):
         made[name] = work / f"q4_{i}.onnx"

@@ -20,6 +20,11 @@ from pipeline.harness.scoring import GATES, QUANTIZED
 SIZES = (pytest.mark.smoke, pytest.mark.full)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser speed runs last: Chromium must not share the CPU with a p95 latency gate."""
+    items.sort(key=lambda item: item.name.startswith("test_browser_speed["))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     variants = harness_session(metafunc.config).variants
     names = metafunc.fixturenames

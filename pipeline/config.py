@@ -232,9 +232,12 @@ class QuantizationSection(_Section):
     )
     q4_embedding: bool = Field(True, description=(
         "q4/q4f16: the embedding table as a 4-bit GatherBlockQuantized (false: fp32 Gather)"))
-    q4_int8_nodes: tuple[str, ...] = Field(("down_proj", "lm_head"), description=(
-        "q4/q4f16: nodes whose name contains one of these get int8 per-channel weights "
-        "(DequantizeLinear + MatMul) instead of 4-bit blocks"))
+    q4_int8_nodes: tuple[str, ...] = Field(("lm_head",), description=(
+        "q4/q4f16: MatMuls whose name contains one of these get dynamic int8 weights (as in int8) "
+        "instead of 4-bit blocks; the tied lm_head is untied first"))
+    q4_fp16_nodes: tuple[str, ...] = Field(("down_proj",), description=(
+        "q4/q4f16: MatMuls whose name contains one of these keep fp16 weights (cast to fp32 at load) "
+        "instead of 4-bit blocks"))
 
     @field_validator("variants")
     @classmethod

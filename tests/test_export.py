@@ -146,39 +146,44 @@ def test_every_variant_runs_in_onnxruntime(quantized):
 
 
 def test_q4_recipe(quantized):
-    """4-bit blocks for the projections, a 4-bit embedding, int8 per-channel down_proj and an
-    untied int8 lm_head (quantization.q4_embedding, q4_int8_nodes defaults)."""
+    """4-bit blocks for the projections, a 4-bit embedding, fp16 down_proj weights and an untied
+    dynamic-int8 lm_head (quantization.q4_embedding, q4_fp16_nodes, q4_int8_nodes defaults)."""
     model = onnx.load(str(quantized.path / "onnx" / "model_q4.onnx"))
-    ops = {n.name: n.op_type for n in model.graph.node}
+    nodes = list(model.graph.node)
+    ops = {n.name: n.op_type for n in nodes}
     assert sum(op == "MatMulNBits" for op in ops.values()) == 12  # 6 projections x 2 layers (not down_proj)
     assert [op for name, op in ops.items() if "embed_tokens" in name] == ["GatherBlockQuantized"]
-    dq = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
-    assert sorted(n.name.split("/MatMul")[0] for n in dq) == [
-        "/lm_head", "/model/layers.0/mlp/down_proj", "/model/layers.1/mlp/down_proj"]
+    assert [name for name, op in ops.items() if op == "MatMulInteger"] == ["/lm_head/MatMul_quant"]
     inits = {i.name: i for i in model.graph.initializer}
-    for node in dq:
-        weight, scale = inits[node.input[0]], inits[node.input[1]]
-        assert weight.data_type == onnx.TensorProto.INT8 and len(scale.dims) == 1  # one scale per column
-        assert scale.dims[0] == weight.dims[1]
-    assert not any(n.op_type == "Transpose" and "embed_tokens" in n.input[0] for n in model.graph.node)
+    casts = [n for n in nodes if n.op_type == "Cast" and n.input[0] in inits]
+    assert sorted(n.name for n in casts) == ["/model/layers.0/mlp/down_proj/MatMul_Cast",
+                                            "/model/layers.1/mlp/down_proj/MatMul_Cast"]
+    assert all(inits[n.input[0]].data_type == onnx.TensorProto.FLOAT16 for n in casts)
+    assert not any(n.op_type in ("DequantizeLinear", "Transpose") and "embed_tokens" in "".join(n.input)
+                   for n in nodes)
     assert all(i.data_type != onnx.TensorProto.FLOAT or len(i.dims) < 2 or i.dims[0] * i.dims[1] < 4096
                for i in model.graph.initializer if not i.name.endswith("_scales"))  # no large fp32 weight is left
     q4f16 = onnx.load(str(quantized.path / "onnx" / "model_q4f16.onnx"))
     levels = {onnx.helper.get_attribute_value(a) for n in q4f16.graph.node if n.op_type == "MatMulNBits"
               for a in n.attribute if a.name == "accuracy_level"}
     assert levels == {0}
+    dql = next(n for n in q4f16.graph.node if n.op_type == "DynamicQuantizeLinear")
+    producer = next(n for n in q4f16.graph.node if dql.input[0] in n.output)
+    assert producer.op_type == "Cast"  # the int8 lm_head gets fp32 activations in the fp16 graph
 
 
-@pytest.mark.parametrize(("embedding", "int8_nodes", "n_nbits", "n_dq", "gather"), [
-    (False, [], 15, 0, "Gather"), (True, ["lm_head"], 14, 1, "GatherBlockQuantized")])
-def test_q4_embedding_and_int8_knobs(exported, tmp_path, embedding, int8_nodes, n_nbits, n_dq, gather):
+@pytest.mark.parametrize(("embedding", "int8_nodes", "fp16_nodes", "n_nbits", "n_integer", "gather"), [
+    (False, [], [], 15, 0, "Gather"), (True, ["lm_head", "down_proj"], [], 12, 3, "GatherBlockQuantized")])
+def test_q4_embedding_int8_fp16_knobs(exported, tmp_path, embedding, int8_nodes, fp16_nodes, n_nbits, n_integer,
+                                      gather):
     cfg = _cfg(tmp_path, quantization={"q4_embedding": embedding, "q4_int8_nodes": int8_nodes,
-                                       "variants": ["fp32", "q4"]})
+                                       "q4_fp16_nodes": fp16_nodes, "variants": ["fp32", "q4"]})
     art = quantize_mod.quantize(cfg, exported)
     assert sorted(p.name for p in (art.path / "onnx").iterdir()) == ["model.onnx", "model_q4.onnx"]
     ops = _ops(art.path / "onnx/model_q4.onnx")
-    assert sum(n.op_type == "MatMulNBits" for n in ops) == n_nbits  # 14 projections + the untied lm_head
-    assert sum(n.op_type == "DequantizeLinear" for n in ops) == n_dq
+    assert sum(n.op_type == "MatMulNBits" for n in ops) == n_nbits  # of 14 projections + the untied lm_head
+    assert sum(n.op_type == "MatMulInteger" for n in ops) == n_integer
+    assert not any(n.op_type == "Cast" and n.name.endswith("MatMul_Cast") for n in ops)
     assert [n.op_type for n in ops if "embed_tokens" in n.name] == [gather]
 
 
@@ -225,13 +230,13 @@ def test_dynamic_variants_quantize_weights_but_keep_lm_head_float(quantized):
                          [(16, 1, True, [], 15), (64, 4, False, ["down_proj"], 13)])
 def test_q4_knobs_reach_matmulnbits(exported, tmp_path, block_size, accuracy_level, symmetric, int8_nodes, n_quantized):
     cfg = _cfg(tmp_path, quantization={"block_size": block_size, "accuracy_level": accuracy_level,
-                                       "q4_symmetric": symmetric, "q4_int8_nodes": int8_nodes})
+                                       "q4_symmetric": symmetric, "q4_int8_nodes": int8_nodes,
+                                       "q4_fp16_nodes": []})
     art = quantize_mod.quantize(cfg, exported)
     ops = _ops(art.path / "onnx/model_q4.onnx")
     nodes = [n for n in ops if n.op_type == "MatMulNBits"]
     assert len(nodes) == n_quantized  # 7 projections x 2 layers and the lm_head, minus the int8 ones
-    assert all(n.op_type in ("MatMul", "DequantizeLinear") for n in ops
-               if any(s in n.name for s in int8_nodes) and "MatMul" in n.name)
+    assert all(n.op_type != "MatMulNBits" for n in ops if any(s in n.name for s in int8_nodes))
     for node in nodes:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         assert (attrs["block_size"], attrs["accuracy_level"], attrs["bits"]) == (block_size, accuracy_level, 4)

@@ -411,7 +411,7 @@ def write_report(report_root: Path, *, cfg: Config, sample: str | None, results:
         payload["intervals"] = intervals(cfg, results)
         payload["paired_vs_fp32"] = paired_vs_fp32(cfg, results)
         payload["sets"] = {v: _set_sizes(r) for v, r in results.items()}
-        payload["download_bytes"] = _download_bytes(artifacts, results)
+        payload["download_bytes"] = _download_bytes(artifacts, [*results, *latency, *(browser or {})])
         payload["browser"] = dict(browser or {})
         if compare_to is not None:
             payload["compare_to"] = compare(cfg, results, table, compare_to)
@@ -456,7 +456,7 @@ def _case_line(variant: str, r: CaseResult) -> dict[str, Any]:
             "reasons": r.reasons, "passed": not r.reasons}
 
 
-def _download_bytes(artifacts: Mapping[str, Any], results: Mapping[str, VariantResult]) -> dict[str, int]:
+def _download_bytes(artifacts: Mapping[str, Any], variants: Sequence[str]) -> dict[str, int]:
     """variant → bytes a browser downloads for it (graph plus ``_data`` files), from the ONNX
     artifact the report was measured on ({} when that folder is not recorded or gone)."""
     from pipeline.onnx.quantize import variant_bytes
@@ -465,7 +465,7 @@ def _download_bytes(artifacts: Mapping[str, Any], results: Mapping[str, VariantR
     onnx_dir = Path(folder) / "onnx" if folder else None
     if onnx_dir is None or not onnx_dir.is_dir():
         return {}
-    return {v: variant_bytes(onnx_dir, v) for v in results if (onnx_dir / v).is_file()}
+    return {v: variant_bytes(onnx_dir, v) for v in dict.fromkeys(variants) if (onnx_dir / v).is_file()}
 
 
 def _set_sizes(res: VariantResult) -> dict[str, int]:

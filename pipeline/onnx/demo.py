@@ -21,7 +21,6 @@ import contextlib
 import errno
 import functools
 import json
-import subprocess
 import tempfile
 import threading
 import time
@@ -32,7 +31,14 @@ from pathlib import Path
 
 from pipeline.config import DTYPES, VARIANTS, Config
 from pipeline.errors import PipelineError
-from pipeline.onnx.parity import CHROMIUM_FLAGS, JS_DIR, chromium_binary, chromium_unavailable
+from pipeline.onnx.parity import (
+    CHROMIUM_FLAGS,
+    JS_DIR,
+    chromium_binary,
+    chromium_unavailable,
+    launch_chromium,
+    stop_chromium,
+)
 from pipeline.onnx.quantize import variant_bytes
 
 DEMO_DIR = JS_DIR / "demo"
@@ -218,10 +224,10 @@ def drive(url: str, questions: Sequence[str], *, dtype: str | None = None, scree
     reason = chromium_unavailable()
     if reason:
         raise DemoError(reason)
-    with tempfile.TemporaryDirectory(prefix="demo-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="demo-chromium-", ignore_cleanup_errors=True) as profile:
         cmd = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
                "--window-size=1000,800", url]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = launch_chromium(cmd, stderr=False)
         tools = None
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -256,8 +262,4 @@ def drive(url: str, questions: Sequence[str], *, dtype: str | None = None, scree
         finally:
             if tools is not None:
                 tools.close()
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_chromium(proc)

@@ -160,6 +160,35 @@ class _Handler(SimpleHTTPRequestHandler):
         return
 
 
+def launch_chromium(cmd: Sequence[str], *, stderr: bool = True) -> subprocess.Popen:
+    """Start headless Chromium in its own process group (so :func:`stop_chromium` ends its
+    renderer and GPU children too); stderr is captured as text when ``stderr``."""
+    return subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE if stderr else subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+
+
+def stop_chromium(proc: subprocess.Popen) -> str:
+    """End Chromium's whole process group (SIGTERM, then SIGKILL after 20 s) and return its
+    stderr text: nothing is left running to write into its profile folder or use the CPU."""
+    import signal
+
+    def group(sig: int) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    group(signal.SIGTERM)
+    try:
+        _, stderr = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        group(signal.SIGKILL)
+        _, stderr = proc.communicate()
+    group(signal.SIGKILL)  # children that outlived the main process
+    return stderr or ""
+
+
 def run_chromium(model_dir: Path, variant: str, questions: Sequence[str], *, system_prompt: str,
                  max_new_tokens: int, repetition_penalty: float, timeout: float = 600) -> dict:
     """Answer ``questions`` with transformers.js in headless Chromium (onnxruntime-web, WASM).
@@ -180,7 +209,7 @@ def run_chromium(model_dir: Path, variant: str, questions: Sequence[str], *, sys
         raise ParityError(reason)
     job = _job(model_dir, variant, questions, system_prompt=system_prompt,
                max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty)
-    with tempfile.TemporaryDirectory(prefix="parity-site-") as site_dir:
+    with tempfile.TemporaryDirectory(prefix="parity-site-", ignore_cleanup_errors=True) as site_dir:
         site = Path(site_dir)
         (site / "transformers").symlink_to(JS_DIR / "node_modules" / "@huggingface" / "transformers" / "dist")
         (site / "models").mkdir()
@@ -197,16 +226,11 @@ def run_chromium(model_dir: Path, variant: str, questions: Sequence[str], *, sys
         profile = site / "chromium-profile"
         cmd = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                f"http://127.0.0.1:{server.server_address[1]}/index.html"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = launch_chromium(cmd)
         try:
             arrived = done.wait(timeout)
         finally:
-            proc.terminate()
-            try:
-                _, stderr = proc.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _, stderr = proc.communicate()
+            stderr = stop_chromium(proc)
             server.shutdown()
             server.server_close()
     if not arrived:

@@ -19,11 +19,13 @@ File names follow transformers.js's ``dtype`` suffixes (``pipeline.config.DTYPES
   QInt8 dynamic quantization for graphs without ``Conv``, so it is the int8 recipe (a hard
   link to model_int8.onnx when both are built).
 * ``q4``    model_q4.onnx: 4-bit ``MatMulNBits`` blocks (``quantization.block_size``,
-  ``accuracy_level``, ``q4_symmetric``) for every MatMul; the embedding as a 4-bit
-  ``GatherBlockQuantized`` (``q4_embedding``); the lm_head untied from the embedding (its own
-  constant, so it can be quantized at all) and, with down_proj, given int8 per-channel
-  weights through ``DequantizeLinear`` (``q4_int8_nodes``). 8-bit ``MatMulNBits`` would do
-  the same more compactly, but onnxruntime-node 1.21 (transformers.js 3.8.1) refuses it.
+  ``accuracy_level``, ``q4_symmetric``) for the attention and MLP projections; the embedding
+  as a 4-bit ``GatherBlockQuantized`` (``q4_embedding``); the lm_head untied from the
+  embedding (its own constant, so it can be quantized at all) with dynamic int8 weights
+  (``q4_int8_nodes``); down_proj, which 4 bits hurt most, with fp16 weights cast to fp32 at
+  load (``q4_fp16_nodes``). 8-bit ``MatMulNBits`` would be more compact, but onnxruntime-node
+  1.21 (transformers.js 3.8.1) refuses it; int8 ``DequantizeLinear`` weights are not folded
+  at load and ran 3-6x slower there.
 * ``q4f16`` model_q4f16.onnx: the q4 graph with fp16 activations and scales (WebGPU), with
   MatMulNBits ``accuracy_level`` 0: at level 4 onnxruntime-node 1.21's CPU kernel returns
   garbage for fp16 inputs (measured: "idaysidays..." or token 0 on every step).
@@ -79,7 +81,7 @@ def quantize(cfg: Config, exported: Artifact, *, force: bool = False) -> Artifac
     if not source.is_file():
         raise ModelError(f"{source} does not exist; run `python -m pipeline export` first")
     root = cfg.path(cfg.onnx_output)
-    key = make_key("onnx", {"quantization": cfg.section_hash("quantization"), "recipe": 2},
+    key = make_key("onnx", {"quantization": cfg.section_hash("quantization"), "recipe": 3},
                    upstream={"exported": exported.key})
 
     def builder(out: Path) -> dict[str, Any]:
@@ -108,7 +110,7 @@ def _build(cfg: Config, src_dir: Path, out: Path) -> dict[str, Any]:
         convert_fp16(source, onnx_dir / _file("fp16"))
     if wanted & {"q4", "q4f16"}:
         q4 = q4_model(source, block_size=q.block_size, accuracy_level=q.accuracy_level, symmetric=q.q4_symmetric,
-                      embedding=q.q4_embedding, int8_nodes=q.q4_int8_nodes)
+                      embedding=q.q4_embedding, int8_nodes=q.q4_int8_nodes, fp16_nodes=q.q4_fp16_nodes)
         if "q4" in wanted:
             save_model(q4, onnx_dir / _file("q4"))
         if "q4f16" in wanted:
@@ -243,12 +245,32 @@ def convert_fp16(source: Path, dest: Path) -> None:
     save_model(_to_fp16(model, dest), dest)
 
 
+def _dynamic_int8_nodes(model) -> list[str]:
+    """Names of the dynamic int8 subgraphs' nodes (DynamicQuantizeLinear, MatMulInteger and the
+    Cast / Mul nodes that rescale its output): they need fp32 inputs, so fp16 conversion skips them."""
+    producers = {out: node.name for node in model.graph.node for out in node.output}
+    blocked = {n.name for n in model.graph.node if n.op_type in ("DynamicQuantizeLinear", "MatMulInteger")}
+    changed = True
+    while changed:
+        changed = False
+        for node in model.graph.node:
+            if node.name in blocked or node.op_type not in ("Cast", "Mul"):
+                continue
+            sources = [producers.get(i) for i in node.input]
+            if any(src in blocked for src in sources) and all(src is None or src in blocked for src in sources):
+                blocked.add(node.name)
+                changed = True
+    return sorted(blocked)
+
+
 def _to_fp16(model, dest: Path):
-    """onnxruntime's ``convert_float_to_float16`` with the graph's inputs and outputs kept fp32."""
+    """onnxruntime's ``convert_float_to_float16`` with the graph's inputs and outputs kept fp32
+    (and dynamic int8 subgraphs left fp32, behind a Cast)."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     try:
-        return convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+        return convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True,
+                                        node_block_list=_dynamic_int8_nodes(model))
     except Exception as exc:
         raise ModelError(f"fp16 conversion for {dest.name} failed ({type(exc).__name__}: {exc}); {_FIX}") from exc
 
@@ -265,7 +287,7 @@ def _accuracy_level(model, level: int):
 
 
 def q4_model(source: Path, *, block_size: int, accuracy_level: int, symmetric: bool = False,
-             embedding: bool = True, int8_nodes: tuple[str, ...] = ()):
+             embedding: bool = True, int8_nodes: tuple[str, ...] = (), fp16_nodes: tuple[str, ...] = ()):
     """The q4 graph of ``source`` as an ``onnx.ModelProto`` (see the module docstring).
 
     Args:
@@ -274,8 +296,10 @@ def q4_model(source: Path, *, block_size: int, accuracy_level: int, symmetric: b
             3 bf16, 4 int8 activations), written into every node.
         symmetric: false stores a zero point per block (the ``zero_points`` input).
         embedding: quantize the embedding ``Gather`` to 4-bit blocks too.
-        int8_nodes: MatMuls whose name contains one of these substrings get int8 per-output-
-            channel weights (``DequantizeLinear`` then ``MatMul``) instead of 4-bit blocks.
+        int8_nodes: MatMuls whose name contains one of these substrings get dynamic int8
+            weights (``MatMulInteger``, one scale per output column), as in model_int8.onnx.
+        fp16_nodes: MatMuls whose name contains one of these get fp16 weights and a ``Cast``
+            to fp32, which onnxruntime folds into an fp32 constant when it loads the file.
 
     Raises:
         ModelError: onnx or onnxruntime could not read or quantize ``source``.
@@ -286,13 +310,16 @@ def q4_model(source: Path, *, block_size: int, accuracy_level: int, symmetric: b
 
     try:
         model = untie_lm_head(onnx.load(str(source)))
-        int8 = [n.name for n in model.graph.node if n.op_type == "MatMul" and any(s in n.name for s in int8_nodes)]
+        matmuls = [n.name for n in model.graph.node if n.op_type == "MatMul"]
+        int8 = [n for n in matmuls if any(s in n for s in int8_nodes)]
+        fp16 = [n for n in matmuls if n not in int8 and any(s in n for s in fp16_nodes)]
         quantizer = MatMulNBitsQuantizer(model, bits=4, block_size=block_size, is_symmetric=symmetric,
-                                         accuracy_level=accuracy_level, nodes_to_exclude=int8,
+                                         accuracy_level=accuracy_level, nodes_to_exclude=int8 + fp16,
                                          op_types_to_quantize=("MatMul", "Gather") if embedding else ("MatMul",),
                                          quant_format=QuantFormat.QOperator)
         quantizer.process()
-        return int8_weights(quantizer.model.model, int8)
+        model = fp16_weights(quantizer.model.model, fp16)
+        return _dynamic_int8(model, int8) if int8 else model
     except OSError:
         raise
     except Exception as exc:
@@ -322,29 +349,44 @@ def untie_lm_head(model):
     return model
 
 
-def int8_weights(model, nodes: list[str]):
-    """Replace the constant weight ``B`` [K, N] of each named MatMul by int8 values with one
-    fp32 scale per output column (symmetric, ``scale = max|B[:, n]| / 127``) and a
-    ``DequantizeLinear(axis=1)`` in front of the MatMul. Weight-only: activations stay float."""
+def fp16_weights(model, nodes: list[str]):
+    """Store the constant weight of each named MatMul as fp16 with a ``Cast`` to fp32 in front.
+
+    Half the bytes of fp32 on disk; onnxruntime's constant folding turns the Cast into an fp32
+    constant when the session loads, so decoding is as fast as fp32. (An int8
+    ``DequantizeLinear`` is smaller but is *not* folded: onnxruntime-node 1.21 dequantized the
+    lm_head and down_proj weights on every step, 3-6x slower; docs/experiments.md.)
+    """
     import numpy as np
-    from onnx import helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper
 
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     for node in [n for n in graph.node if n.name in nodes and n.input[1] in inits]:
-        weight = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
-        scale = np.abs(weight).max(axis=0) / 127.0
-        scale[scale == 0] = 1.0
-        q = np.clip(np.rint(weight / scale), -127, 127).astype(np.int8)
         base = node.input[1]
+        weight = numpy_helper.to_array(inits[base]).astype(np.float16)
         graph.initializer.remove(inits[base])
-        graph.initializer.extend([numpy_helper.from_array(q, f"{base}_int8"),
-                                  numpy_helper.from_array(scale.astype(np.float32), f"{base}_scale")])
-        dq = helper.make_node("DequantizeLinear", [f"{base}_int8", f"{base}_scale"], [f"{base}_dequantized"],
-                              name=f"{node.name}_DequantizeLinear", axis=1)
-        node.input[1] = f"{base}_dequantized"
-        graph.node.insert(list(graph.node).index(node), dq)
+        graph.initializer.append(numpy_helper.from_array(weight, f"{base}_fp16"))
+        cast = helper.make_node("Cast", [f"{base}_fp16"], [f"{base}_fp32"], name=f"{node.name}_Cast",
+                                to=TensorProto.FLOAT)
+        node.input[1] = f"{base}_fp32"
+        graph.node.insert(list(graph.node).index(node), cast)
     return model
+
+
+def _dynamic_int8(model, nodes: list[str]):
+    """onnxruntime dynamic int8 (per channel, ``MatMulConstBOnly``) of the named MatMuls only."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(prefix="q4-int8-") as scratch:
+        src, dest = Path(scratch) / "in.onnx", Path(scratch) / "out.onnx"
+        onnx.save_model(model, str(src), save_as_external_data=True, location="in.onnx_data")
+        quantize_dynamic(src, dest, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
+                         nodes_to_quantize=nodes, use_external_data_format=True,
+                         # shape inference cannot type the outputs of the MatMulNBits (com.microsoft) nodes
+                         extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT})
+        return onnx.load(str(dest))
 
 
 def _needs_external(source: Path) -> bool:

@@ -36,7 +36,9 @@ from pipeline.onnx.parity import (
     JS_DIR,
     chromium_binary,
     chromium_unavailable,
+    launch_chromium,
     node_unavailable,
+    stop_chromium,
 )
 
 _SNIPPET = re.compile(r"```js\n(?P<code>.*?)```", re.S)
@@ -189,23 +191,18 @@ def run_card_snippet(tree: Path, repo_id: str, *, runtime: str = "node", timeout
         if proc.returncode != 0:
             raise HubLoadError(f"the card snippet failed in node: {proc.stderr.strip()[-800:]}")
         return {"printed": proc.stdout.strip().splitlines(), "requested": requested}
-    with tempfile.TemporaryDirectory(prefix="hub-site-") as site_dir:
+    with tempfile.TemporaryDirectory(prefix="hub-site-", ignore_cleanup_errors=True) as site_dir:
         site = Path(site_dir)
         (site / "transformers").symlink_to(JS_DIR / "node_modules" / "@huggingface" / "transformers" / "dist")
         (site / "index.html").write_text(_PAGE, encoding="utf-8")
         with serve(tree, repo_id, extra=site) as hub:
             (site / "snippet.mjs").write_text(_prelude(hub.url, "chromium") + snippet, encoding="utf-8")
             cmd = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={site / 'profile'}", f"{hub.url}index.html"]
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            proc = launch_chromium(cmd)
             try:
                 arrived = hub.done.wait(timeout)
             finally:
-                proc.terminate()
-                try:
-                    _, stderr = proc.communicate(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    _, stderr = proc.communicate()
+                stderr = stop_chromium(proc)
             requested = list(hub.requested)
             results = list(hub.results)
     if not arrived or not results:
