@@ -308,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--profile", default=None)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=None, choices=list(VARIANTS),
+                        help="ONNX files to check (default: every one the folder holds)")
     parser.add_argument("--runtime", choices=("node", "chromium", "both"), default="node")
     parser.add_argument("--questions", type=int, default=5, help="eval questions per variant (default 5)")
     parser.add_argument("--model-dir", type=Path, default=None,
@@ -322,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "or pass --model-dir")
         questions = eval_questions(cfg, args.questions)
         runtimes = ("node", "chromium") if args.runtime == "both" else (args.runtime,)
-        results = [check_variant(cfg, model_dir, v, questions, rt) for v in args.variants for rt in runtimes]
+        variants = args.variants or [v for v in VARIANTS if (Path(model_dir) / "onnx" / v).is_file()]
+        results = [check_variant(cfg, model_dir, v, questions, rt) for v in variants for rt in runtimes]
     except (PipelineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
