@@ -44,7 +44,7 @@ _NEXT = {
     "adapter": "python -m pipeline merge",
     "merged": "python -m pipeline export",
     "exported": "python -m pipeline quantize",
-    "onnx": "pytest evals -m smoke",
+    "onnx": "tox -e smoke (or, in an environment with the package, pytest evals -m smoke)",
 }
 _UNTIL = {"sft": "adapter", "merge": "merged", "export": "exported", "quantize": "onnx", "train": "onnx"}
 
@@ -62,8 +62,10 @@ def _cmd_config(cfg: Config, args) -> int:
 
 def _cmd_preview(cfg: Config, args) -> int:
     from pipeline.resume.ingest import ingest
-    from pipeline.resume.preview import entries, format_preview, write_json_resume
+    from pipeline.resume.preview import check_json_target, entries, format_preview, write_json_resume
 
+    if args.json is not None:
+        check_json_target(args.json)
     resume = ingest(cfg.path(cfg.resume_path))
     print(format_preview(cfg, resume))
     if args.json is not None:

@@ -231,3 +231,12 @@ def test_scrub_is_idempotent_on_back_to_back_handles():
     for text in ("@0@0", "x @ab@cd y", "@maya@example"):
         once = scrub(text)
         assert scrub(once) == once
+
+
+def test_decimal_metric_values_are_not_phone_numbers():
+    """A card's metric value ("value: 0.79520857427405") once blocked publishing as a phone number."""
+    from pipeline.resume.pii import find_pii, scrub
+
+    for text in ("value: 0.79520857427405", "fp32_alignment 0.8912345678", "12.3456789012 tokens/s"):
+        assert scrub(text) == text and not find_pii(text)
+    assert scrub("call 070.123.4567") == "call [phone]"

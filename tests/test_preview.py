@@ -94,3 +94,14 @@ def test_json_target_that_is_a_folder_or_unwritable(tmp_path):
     with pytest.raises(ResumeError, match=r"cannot write .*pass a writable path to --json"):
         write_json_resume(resume, blocker / "me.json")
     assert to_json_resume(resume)["basics"]["name"] == "Maya Okonkwo-Lindqvist"
+
+
+def test_cli_refuses_a_bad_json_target_before_extracting(write_config, tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for target, message in ((tmp_path, "is a folder"), (blocker / "me.json", "not a writable folder")):
+        assert main(["preview", "--config", str(write_config()), "--json", str(target)]) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.out == ""  # nothing extracted or printed first

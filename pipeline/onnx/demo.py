@@ -213,8 +213,8 @@ def drive(url: str, questions: Sequence[str], *, dtype: str | None = None, scree
 
     Returns:
         ``{"answers": the worker's ``done`` message per question (text, token_ids,
-        first_token_ms, total_ms, tokens_per_s, ...), "pieces": streamed text pieces per
-        answer, "load_s": seconds the page took to load the variant, "device":
+        first_token_ms, total_ms, tokens_per_s, ...), "pieces": how many streamed text pieces
+        arrived before each answer was complete (a count per answer), "load_s": seconds the page took to load the variant, "device":
         "webgpu"|"wasm", "device_note": the page's device line, "selected": the dtype}``.
 
     Raises:

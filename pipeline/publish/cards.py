@@ -155,7 +155,8 @@ def model_front_matter(cfg: Config, report: EvalReport | None, repo_id: str, dat
                 # evaluation.hub.dataset_id names the evaluation sets the metrics were measured on
                 "dataset": {"type": cfg.evaluation.hub.dataset_id, "name": f"resume eval sets ({variant})",
                             "split": "eval"},
-                "metrics": [{"type": name, "name": f"{name} ({variant})", "value": value}
+                "metrics": [{"type": name, "name": f"{name} ({variant})",
+                             "value": round(value, 4) if isinstance(value, float) else value}
                             for name, value in values.items()],
                 "source": {"name": f"eval report {report.timestamp}"},
             })

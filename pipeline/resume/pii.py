@@ -158,6 +158,8 @@ def _is_phone(candidate: str, before: str = "", after: str = "") -> bool:
         return False
     if _MONEY_BEFORE.search(before[-6:]) or _MONEY_AFTER.match(after[:10]):
         return False
+    if re.fullmatch(r"\d{1,3}[.,]\d+", text):  # a decimal number ("0.79520857"), not a phone
+        return False
     groups = re.findall(r"\d+", text)
     if text.startswith("+") or "(" in text:
         return True

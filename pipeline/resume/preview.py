@@ -160,6 +160,21 @@ def to_json_resume(resume: Resume) -> dict[str, Any]:
     return doc
 
 
+def check_json_target(path: Path) -> None:
+    """Refuse, before any work, a ``--json`` target that is a folder or whose folder cannot be
+    made or written (the same checks :func:`write_json_resume` makes when it writes).
+
+    Raises:
+        ResumeError: the message names the path and the fix.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ResumeError(f"{path} is a folder; pass a file name for the JSON Resume, e.g. {path / 'resume.json'}")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ResumeError(f"cannot write {path} ({parent} is not a writable folder); pass a writable path to --json")
+
+
 def write_json_resume(resume: Resume, path: Path) -> Path:
     """Write :func:`to_json_resume` to ``path`` (a temporary file, then a rename).
 
