@@ -99,7 +99,10 @@ def entries_table(resume: Resume) -> str:
             warnings.append(f"WARNING: {e.category} entry {head!r}: {' and '.join(e.problems())}; check the "
                             "extraction, or write it with `preview --json FILE`, correct it and set resume_path")
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
-    lines = ["  ".join(c[:40].ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    def cell(text: str, width: int) -> str:
+        return (text if len(text) <= 40 else text[:39] + "…").ljust(width)
+
+    lines = ["  ".join(cell(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines + warnings)
 
