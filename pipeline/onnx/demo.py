@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from pipeline.config import DTYPES, VARIANTS, Config
@@ -34,6 +34,7 @@ from pipeline.errors import PipelineError
 from pipeline.onnx.parity import (
     CHROMIUM_FLAGS,
     JS_DIR,
+    StaticHandler,
     chromium_binary,
     chromium_unavailable,
     launch_chromium,
@@ -90,14 +91,6 @@ def _transformers_version() -> str:
         return "?"
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json"}
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (base class signature)
-        return
-
-
 @contextlib.contextmanager
 def serve(cfg: Config, model_dir: Path, variant: str = "model_q4.onnx", *, port: int = 0,
           host: str = "127.0.0.1") -> Iterator[DemoSite]:
@@ -120,7 +113,7 @@ def serve(cfg: Config, model_dir: Path, variant: str = "model_q4.onnx", *, port:
         (site / "models" / config["model_name"]).symlink_to(Path(model_dir).resolve(), target_is_directory=True)
         (site / "demo.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         try:
-            server = ThreadingHTTPServer((host, port), functools.partial(_Handler, directory=str(site)))
+            server = ThreadingHTTPServer((host, port), functools.partial(StaticHandler, directory=str(site)))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise DemoError(f"port {port} is in use; pass another with --port (or --port 0 for a free one)") from exc

@@ -139,11 +139,19 @@ def run_node(model_dir: Path, variant: str, questions: Sequence[str], *, system_
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    """Static files from the site folder plus ``POST /result`` that hands the page's JSON back."""
+class StaticHandler(SimpleHTTPRequestHandler):
+    """Static files with the MIME types a transformers.js page needs (``.mjs``, ``.wasm``), no
+    request log. The base of the parity, demo and local-Hub servers."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
                       ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json"}
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (base class signature)
+        return
+
+
+class _Handler(StaticHandler):
+    """Static files from the site folder plus ``POST /result`` that hands the page's JSON back."""
 
     def __init__(self, *args, sink: dict, done: threading.Event, **kwargs):
         self._sink, self._done = sink, done
@@ -155,9 +163,6 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_response(204)
         self.end_headers()
         self._done.set()
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (base class signature)
-        return
 
 
 def launch_chromium(cmd: Sequence[str], *, stderr: bool = True) -> subprocess.Popen:

@@ -182,16 +182,20 @@ def save_model(model, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """Hard-link ``src`` to ``dest``; copy where links fail (another filesystem), but a full disk raises."""
+    try:
+        os.link(src, dest)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise
+        shutil.copy2(src, dest)
+
+
 def _link_variant(src: Path, dest: Path) -> None:
     """``dest`` (and its external data) as hard links to ``src``'s; copies where links fail."""
     for f in (src, *external_files(src.parent, src.name)):
-        target = dest.parent / (dest.name + f.name[len(src.name):])
-        try:
-            os.link(f, target)
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise
-            shutil.copy2(f, target)
+        _link_or_copy(f, dest.parent / (dest.name + f.name[len(src.name):]))
 
 
 def quantize_dynamic_variant(source: Path, dest: Path, *, signed: bool, per_channel: bool,
@@ -404,9 +408,4 @@ def _link_tree(src: Path, dest: Path) -> None:
             target.mkdir(parents=True, exist_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, target)
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise
-            shutil.copy2(path, target)
+        _link_or_copy(path, target)

@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -34,6 +34,7 @@ from pipeline.errors import PipelineError
 from pipeline.onnx.parity import (
     CHROMIUM_FLAGS,
     JS_DIR,
+    StaticHandler,
     chromium_binary,
     chromium_unavailable,
     launch_chromium,
@@ -62,10 +63,7 @@ class HubServer:
 def _handler(tree: Path, repo_id: str, extra: Path | None, hub: HubServer):
     prefix = f"/{repo_id}/resolve/main/"
 
-    class Handler(SimpleHTTPRequestHandler):
-        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                          ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json"}
-
+    class Handler(StaticHandler):
         def translate_path(self, path: str) -> str:
             url = unquote(urlparse(path).path)
             if url.startswith(prefix):
@@ -83,9 +81,6 @@ def _handler(tree: Path, repo_id: str, extra: Path | None, hub: HubServer):
             self.send_response(204)
             self.end_headers()
             hub.done.set()
-
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 (base class signature)
-            return
 
     return Handler
 
