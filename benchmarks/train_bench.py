@@ -69,17 +69,19 @@ def _plain(config: str, profile: str | None, dataset: str, base: str, steps: int
     from trl import SFTConfig, SFTTrainer
 
     from pipeline.config import load_config
+    from pipeline.train.sft import cpu_has_native_bf16
 
     cfg = load_config(config, profile=profile)
     s, lo = cfg.sft, cfg.lora
     train = load_from_disk(str(Path(dataset) / "dataset_dict"))["train"].select_columns(["messages"])
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    bf16 = cpu_has_native_bf16() if s.cpu_bf16 == "auto" else s.cpu_bf16
     args = SFTConfig(output_dir=work, max_steps=steps, per_device_train_batch_size=s.batch_size,
                      gradient_accumulation_steps=s.gradient_accumulation, learning_rate=s.learning_rate,
                      max_length=s.max_length, warmup_ratio=s.warmup_ratio, weight_decay=s.weight_decay,
                      gradient_checkpointing=s.gradient_checkpointing, packing=s.packing, seed=s.seed,
-                     logging_steps=s.logging_steps, bf16=s.cpu_bf16, use_cpu=True, save_strategy="no",
+                     logging_steps=s.logging_steps, bf16=bf16, use_cpu=True, save_strategy="no",
                      report_to="none", include_num_input_tokens_seen="non_padding")
     peft = LoraConfig(r=lo.r, lora_alpha=lo.alpha, lora_dropout=lo.dropout,
                       target_modules=list(lo.target_modules), task_type="CAUSAL_LM")

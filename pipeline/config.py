@@ -187,7 +187,7 @@ class SFTSection(_Section):
     save_total_limit: int = Field(2, ge=1)
     seed: int = 88
     logging_steps: int = Field(10, ge=1)
-    cpu_bf16: bool = Field(False, description="on CPU, train under bfloat16 autocast (fp32 master weights); ~1.6x faster where the CPU has avx512_bf16/AMX")
+    cpu_bf16: bool | Literal["auto"] = Field(False, description="on CPU, train under bfloat16 autocast (fp32 master weights): true, false, or auto (bf16 only where the CPU has native bf16, avx512_bf16 or amx_bf16: ~1.6x faster there, ~12x slower on an AVX2-only CPU, measured in docs/knobs.md)")
     save_steps: int = Field(50, ge=1, description="optimizer steps between checkpoints (and evaluations) when save_strategy/eval_strategy is 'steps'")
 
     @model_validator(mode="after")

@@ -480,3 +480,37 @@ def test_disk_full_is_a_clear_error_and_leaves_nothing(tmp_path):
     with pytest.raises(PipelineError, match="disk full while writing .*free space"):
         build("merged", tmp_path / "merged", make_key("merged", {}), builder)
     assert [p.name for p in (tmp_path / "merged").iterdir()] == [".locks"]
+
+
+@pytest.mark.parametrize(("flags", "native"), [
+    ("fpu sse2 avx avx2 fma", False),
+    ("fpu avx2 avx512f avx512_bf16", True),
+    ("fpu avx2 amx_bf16 amx_tile amx_int8", True),
+])
+def test_cpu_bf16_auto_follows_the_cpu_flags(tmp_path, monkeypatch, flags, native):
+    """``sft.cpu_bf16: auto`` gives bf16 autocast only on a CPU with native bf16 (an AVX2-only
+    CPU emulates it, about 12x slower); ``true`` forces it and says why that is slow there."""
+    from pipeline.train import sft as sft_mod
+
+    cpuinfo = f"processor\t: 0\nflags\t\t: {flags}\n"
+    assert sft_mod.cpu_has_native_bf16(cpuinfo) is native
+    monkeypatch.setattr(sft_mod, "cpu_has_native_bf16", lambda cpuinfo=None: native)
+
+    class _Cfg:
+        pass
+
+    for knob in ("auto", True, False):
+        cfg = _Cfg()
+        cfg.sft, cfg.lora = SFTSection(cpu_bf16=knob), LoraSection()
+        configs = sft_mod.trainer_configs(cfg, "cpu", tmp_path / str(knob))
+        expected = native if knob == "auto" else knob
+        assert configs.sft.bf16 is expected, knob
+        slow_note = any("12x slower" in n for n in configs.notes)
+        assert slow_note == (not native and knob in ("auto", True)), (knob, configs.notes)
+
+
+def test_cpu_bf16_rejects_other_strings():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        SFTSection(cpu_bf16="sometimes")
