@@ -1,0 +1,579 @@
+"""Write the layout corpus sources and their ground truth from ``content/*.yaml``.
+
+Run: ``python data/layouts/make_sources.py`` (``data/layouts/build.sh`` runs it, then compiles
+the PDFs). It writes, for every person in ``content/`` and every layout in :data:`LAYOUTS`:
+
+* ``src/<layout>-<person>.tex`` (or ``.docx`` for the Word layout), typeset the way a public
+  template does it: moderncv (classic and banking styles), a Jake's-resume / sb2nov-like one-column
+  article, an AltaCV-like two-column page (paracol), an Awesome-CV-like page (XeLaTeX, fontspec)
+  and a Word document made with python-docx;
+* ``truth/<layout>-<person>.json``: the entries a perfect reader extracts (category,
+  organization, title or "degree in area", start, end normalised like
+  :func:`pipeline.resume.formats.norm_date`, bullet count), the flat sections with their item
+  counts, and the publications (title, venue, year, co-authors), read by
+  ``benchmarks/layout_bench.py`` and ``tests/test_layout_corpus.py``.
+
+Every layout prints dates its own way ("Mar 2021", "March 2021", "Mar. 2021", "03/2021",
+"2021-03"), so the truth is written from the content, never from a parser's output.
+Needs pyyaml and python-docx (both project dependencies). Nothing here is imported by the
+package.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December"]
+STRUCTURED = {"work": "work_experience", "education": "education", "projects": "projects",
+              "leadership": "leadership", "military": "military"}
+FLAT = {"list": "achievements", "skills": "technical_skills", "text": "character", "publications": "achievements"}
+
+
+# ---------------------------------------------------------------- content helpers
+def load(person: str) -> dict:
+    """The content of ``content/<person>.yaml`` (dates kept as text)."""
+    return yaml.safe_load((HERE / "content" / f"{person}.yaml").read_text(encoding="utf-8"))
+
+
+def date_text(value: str | None, style: str) -> str:
+    """A content date ("2021-03", "2021", "present") as a layout prints it; "" for None."""
+    if not value:
+        return ""
+    value = str(value)
+    if value == "present":
+        return {"lower": "present", "mmyyyy": "present", "iso": "present"}.get(style, "Present")
+    year, _, month = value.partition("-")
+    if not month:
+        return year
+    m = int(month)
+    if style == "mon":
+        return f"{['Jan', 'Feb', 'Mar', 'Apr', 'May', 'June', 'July', 'Aug', 'Sept', 'Oct', 'Nov', 'Dec'][m - 1]} {year}"
+    if style in ("month", "lower"):
+        return f"{MONTHS[m - 1]} {year}"
+    if style == "mon.":
+        short = MONTHS[m - 1] if len(MONTHS[m - 1]) <= 4 else MONTHS[m - 1][:3] + "."
+        return f"{short} {year}"
+    if style == "mmyyyy":
+        return f"{m:02d}/{year}"
+    return value  # iso
+
+
+def date_range(entry: dict, style: str, dash: str = " -- ") -> str:
+    start, end = date_text(entry.get("start"), style), date_text(entry.get("end"), style)
+    return f"{start}{dash}{end}" if end else start
+
+
+def bullets_of(entry: dict) -> list[tuple[int, str]]:
+    """(depth, text) of an entry's summary line and bullets, nested bullets at depth 1."""
+    out = []
+    for b in entry.get("bullets", []):
+        if isinstance(b, dict):
+            out.append((0, b["text"]))
+            out += [(1, s) for s in b.get("sub", [])]
+        else:
+            out.append((0, b))
+    return out
+
+
+def what(section: dict, entry: dict) -> str:
+    """The title / degree column of an entry, as preview's entries table shows it."""
+    if section["kind"] == "education":
+        return f"{entry['degree']} in {entry['area']}" if entry.get("area") else entry["degree"]
+    if section["kind"] == "projects":
+        return entry["name"]
+    return entry["title"]
+
+
+def truth(person: dict, layout: str, source: str, pdf: str, sections: list[dict], skipped: list[str]) -> dict:
+    """The ground truth of one typeset source (see the module docstring)."""
+    entries, flat, pubs = [], [], []
+    for sec in sections:
+        kind = sec["kind"]
+        if kind in STRUCTURED:
+            for e in sec["entries"]:
+                n = len(bullets_of(e)) + (1 if e.get("summary") else 0)
+                entries.append({"category": STRUCTURED[kind], "organization": e.get("organization", ""),
+                                "title": what(sec, e), "start": str(e.get("start", "")),
+                                "end": str(e.get("end", "")), "bullets": n})
+        else:
+            items = 1 if kind == "text" else len(sec["items"])
+            flat.append({"title": sec["title"], "category": FLAT[kind], "items": items})
+            if kind == "publications":
+                for p in sec["items"]:
+                    pubs.append({"title": p["title"], "venue": p["venue"], "year": str(p["date"])[:4],
+                                 "coauthors": [a for a in p["authors"] if a != person["name"]]})
+    return {"layout": layout, "source": source, "pdf": pdf, "name": person["name"], "entries": entries,
+            "sections": flat, "publications": pubs, "skipped": skipped}
+
+
+def pub_parts(p: dict, style: str) -> tuple[str, str, str, str]:
+    """(authors, title, venue, date) of a publication as text, the date in ``style``."""
+    return ", ".join(p["authors"]), p["title"], p["venue"], date_text(str(p["date"]), style)
+
+
+# ---------------------------------------------------------------- LaTeX helpers
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def esc(text: str) -> str:
+    """Plain text → LaTeX (special characters escaped, straight double quotes as `` '')."""
+    out = "".join(_TEX.get(ch, ch) for ch in str(text))
+    return re.sub(r'"([^"]*)"', r"``\1''", out)
+
+
+def itemize(items: list[tuple[int, str]], cmd: str = r"\item", env: str = "itemize", opts: str = "") -> str:
+    """Nested itemize from (depth, text) pairs."""
+    lines, depth = [rf"\begin{{{env}}}{opts}"], 0
+    for d, text in items:
+        while d > depth:
+            lines.append(rf"\begin{{{env}}}{opts}")
+            depth += 1
+        while d < depth:
+            lines.append(rf"\end{{{env}}}")
+            depth -= 1
+        lines.append(f"{cmd}{{{esc(text)}}}" if cmd != r"\item" else rf"\item {esc(text)}")
+    lines += [rf"\end{{{env}}}"] * (depth + 1)
+    return "\n".join(lines)
+
+
+def first_last(name: str) -> tuple[str, str]:
+    first, _, last = name.partition(" ")
+    return first, last
+
+
+# ---------------------------------------------------------------- moderncv (classic / banking)
+def moderncv(person: dict, style: str) -> tuple[str, list[dict]]:
+    """moderncv with ``style`` (classic: dates in a left column; banking: org and dates right)."""
+    first, last = first_last(person["name"])
+    dstyle = "mon" if style == "classic" else "month"
+    color = "blue" if style == "classic" else "burgundy"
+    out = [r"\documentclass[10pt,a4paper,sans]{moderncv}", rf"\moderncvstyle{{{style}}}",
+           rf"\moderncvcolor{{{color}}}", r"\usepackage[utf8]{inputenc}", r"\usepackage[T1]{fontenc}",
+           r"\usepackage{lmodern}", r"\usepackage[scale=0.82]{geometry}", rf"\name{{{esc(first)}}}{{{esc(last)}}}",
+           rf"\title{{{esc(person['headline'])}}}", rf"\address{{{esc(person['location'])}}}{{}}{{}}",
+           rf"\phone[mobile]{{{esc(person['phone'])}}}", rf"\email{{{esc(person['email'])}}}",
+           rf"\homepage{{{esc(person['website'])}}}", rf"\social[github]{{{esc(person['github'])}}}",
+           r"\begin{document}", r"\makecvtitle"]
+    for sec in person["sections"]:
+        out.append(rf"\section{{{esc(sec['title'])}}}")
+        kind = sec["kind"]
+        if kind in ("work", "leadership", "military", "education"):
+            for e in sec["entries"]:
+                title = what(sec, e)
+                org = e["organization"]
+                out.append(rf"\cventry{{{esc(date_range(e, dstyle))}}}{{{esc(title)}}}{{{esc(org)}}}"
+                           rf"{{{esc(e.get('location', ''))}}}{{}}{{{itemize(bullets_of(e))}}}")
+        elif kind == "projects":
+            for e in sec["entries"]:
+                desc = (esc(e["summary"]) + "\n") if e.get("summary") else ""
+                out.append(rf"\cventry{{{esc(date_range(e, dstyle))}}}{{{esc(e['name'])}}}{{}}{{}}{{}}"
+                           rf"{{{desc}{itemize(bullets_of(e))}}}")
+        elif kind == "skills":
+            out += [rf"\cvitem{{{esc(label)}}}{{{esc(details)}}}" for label, details in sec["items"]]
+        elif kind == "list":
+            out += [rf"\cvlistitem{{{esc(item)}}}" for item in sec["items"]]
+        elif kind == "text":
+            out.append(rf"\cvitem{{}}{{{esc(sec['text'])}}}")
+        elif kind == "publications":
+            for p in sec["items"]:
+                authors, title, venue, date = pub_parts(p, dstyle)
+                out.append(rf"\cvitem{{{esc(date)}}}{{{esc(authors)}. \emph{{{esc(title)}}}. {esc(venue)}.}}")
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+# ---------------------------------------------------------------- Jake's resume (sb2nov-like)
+_JAKE_PREAMBLE = r"""\documentclass[letterpaper,10pt]{article}
+\usepackage[utf8]{inputenc}
+\input{glyphtounicode}
+\pdfgentounicode=1
+\usepackage{latexsym}
+\usepackage[empty]{fullpage}
+\usepackage{titlesec}
+\usepackage[usenames,dvipsnames]{color}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\usepackage{tabularx}
+\pagestyle{empty}
+\addtolength{\oddsidemargin}{-0.5in}
+\addtolength{\evensidemargin}{-0.5in}
+\addtolength{\textwidth}{1in}
+\addtolength{\topmargin}{-.5in}
+\addtolength{\textheight}{1.0in}
+\urlstyle{same}
+\raggedbottom
+\raggedright
+\setlength{\tabcolsep}{0in}
+\titleformat{\section}{\vspace{-4pt}\scshape\raggedright\large}{}{0em}{}[\color{black}\titlerule \vspace{-5pt}]
+\newcommand{\resumeItem}[1]{\item\small{#1 \vspace{-2pt}}}
+\newcommand{\resumeSubheading}[4]{\vspace{-2pt}\item
+  \begin{tabular*}{0.97\textwidth}[t]{l@{\extracolsep{\fill}}r}
+    \textbf{#1} & #2 \\
+    \textit{\small#3} & \textit{\small #4} \\
+  \end{tabular*}\vspace{-7pt}}
+\newcommand{\resumeProjectHeading}[2]{\item
+  \begin{tabular*}{0.97\textwidth}{l@{\extracolsep{\fill}}r}
+    \small#1 & #2 \\
+  \end{tabular*}\vspace{-7pt}}
+\renewcommand\labelitemii{$\vcenter{\hbox{\tiny$\bullet$}}$}
+\newcommand{\resumeSubHeadingListStart}{\begin{itemize}[leftmargin=0.15in, label={}]}
+\newcommand{\resumeSubHeadingListEnd}{\end{itemize}}
+\newcommand{\resumeItemListStart}{\begin{itemize}}
+\newcommand{\resumeItemListEnd}{\end{itemize}\vspace{-5pt}}
+"""
+
+
+def jake(person: dict, welcome: bool = False) -> tuple[str, list[dict]]:
+    """Jake's resume: bold title / dates on line one, italic company / location on line two."""
+    out = [_JAKE_PREAMBLE, r"\begin{document}", r"\begin{center}",
+           rf"\textbf{{\Huge \scshape {esc(person['name'])}}} \\ \vspace{{1pt}}",
+           rf"\small {esc(person['phone'])} $|$ \href{{mailto:{person['email']}}}{{{esc(person['email'])}}} $|$ "
+           rf"{esc(person['website'])} $|$ github.com/{esc(person['github'])}", r"\end{center}"]
+    sections = list(person["sections"])
+    skipped = []
+    if welcome:  # a section about the document (RenderCV's sample has one): readers must skip it
+        out += [r"\section{Welcome to RenderCV}", r"\resumeSubHeadingListStart",
+                r"\item\small{RenderCV reads a CV written in a YAML file, and generates a PDF with professional "
+                r"typography.}", r"\item\small{Each section title is arbitrary; each entry type is a template.}",
+                r"\resumeSubHeadingListEnd"]
+        skipped.append("Welcome to RenderCV")
+    for sec in sections:
+        kind = sec["kind"]
+        out.append(rf"\section{{{esc(sec['title'])}}}")
+        if kind in ("work", "leadership", "military", "education"):
+            out.append(r"\resumeSubHeadingListStart")
+            for e in sec["entries"]:
+                dates = esc(date_range(e, "mon."))
+                if kind == "education":
+                    out.append(rf"\resumeSubheading{{{esc(e['organization'])}}}{{{esc(e.get('location', ''))}}}"
+                               rf"{{{esc(what(sec, e))}}}{{{dates}}}")
+                else:
+                    out.append(rf"\resumeSubheading{{{esc(e['title'])}}}{{{dates}}}{{{esc(e['organization'])}}}"
+                               rf"{{{esc(e.get('location', ''))}}}")
+                out.append(itemize(bullets_of(e), r"\resumeItem"))
+            out.append(r"\resumeSubHeadingListEnd")
+        elif kind == "projects":
+            out.append(r"\resumeSubHeadingListStart")
+            for e in sec["entries"]:
+                out.append(rf"\resumeProjectHeading{{\textbf{{{esc(e['name'])}}}}}{{{esc(date_range(e, 'mon.'))}}}")
+                items = ([(0, e["summary"])] if e.get("summary") else []) + bullets_of(e)
+                out.append(itemize(items, r"\resumeItem"))
+            out.append(r"\resumeSubHeadingListEnd")
+        elif kind == "skills":
+            rows = r" \\ ".join(rf"\textbf{{{esc(label)}}}{{: {esc(details)}}}" for label, details in sec["items"])
+            out.append(r"\begin{itemize}[leftmargin=0.15in, label={}]" + "\n" + rf"\small{{\item{{{rows}}}}}"
+                       + "\n" + r"\end{itemize}")
+        elif kind == "list":
+            out.append(itemize([(0, x) for x in sec["items"]], r"\resumeItem"))
+        elif kind == "text":
+            out.append(rf"\small{{{esc(sec['text'])}}}")
+        elif kind == "publications":
+            items = []
+            for p in sec["items"]:
+                authors, title, venue, date = pub_parts(p, "mon.")
+                items.append(rf"\item\small{{\textbf{{{esc(title)}}}. {esc(authors)}. \textit{{{esc(venue)}}}, "
+                             rf"{esc(date)}.}}")
+            out.append(r"\begin{itemize}" + "\n" + "\n".join(items) + "\n" + r"\end{itemize}")
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", sections, skipped
+
+
+# ---------------------------------------------------------------- AltaCV-like two columns
+_ALTA_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage[default]{lato}
+\usepackage[margin=1.25cm]{geometry}
+\usepackage{paracol}
+\usepackage{xcolor}
+\usepackage{fontawesome5}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\definecolor{SlateGrey}{HTML}{2E2E2E}
+\definecolor{LightGrey}{HTML}{666666}
+\definecolor{DarkPastelRed}{HTML}{450808}
+\definecolor{PastelRed}{HTML}{8F0D0D}
+\colorlet{name}{black}
+\colorlet{heading}{DarkPastelRed}
+\colorlet{accent}{PastelRed}
+\colorlet{emphasis}{SlateGrey}
+\colorlet{body}{LightGrey}
+\setlist{leftmargin=*,labelsep=0.5em,nosep,itemsep=0.25\baselineskip,after=\vspace{0.25\baselineskip}}
+\setlist[itemize]{label=\small\textbullet}
+\newcommand{\cvsection}[1]{\vspace{8pt}{\color{heading}\Large\bfseries\MakeUppercase{#1}}\par
+  {\color{heading}\rule{\linewidth}{1.5pt}}\par\medskip}
+\newcommand{\cvevent}[4]{{\large\color{emphasis}#1\par}\smallskip
+  \ifx&#2&\else{\bfseries\color{accent}#2\par}\smallskip\fi
+  {\small\color{body}\ifx&#3&\else\makebox[0.5\linewidth][l]{\faCalendar*\hspace{0.5em}#3}\fi
+  \ifx&#4&\else\makebox[0.5\linewidth][l]{\faMapMarker*\hspace{0.5em}#4}\fi\par}\medskip\normalsize}
+\columnratio{0.6}
+\setlength{\columnsep}{1.5em}
+"""
+
+
+def altacv(person: dict) -> tuple[str, list[dict]]:
+    """AltaCV-like: a full-width header, then a wide left and a narrow right column (paracol)."""
+    left_kinds = {"work", "projects", "military", "publications"}
+    out = [_ALTA_PREAMBLE, r"\begin{document}",
+           rf"{{\Huge\bfseries\color{{name}}{esc(person['name'])}\par}}\medskip",
+           rf"{{\large\bfseries\color{{accent}}{esc(person['headline'])}\par}}\medskip",
+           rf"{{\footnotesize\faEnvelope\ {esc(person['email'])}\quad\faPhone*\ {esc(person['phone'])}\quad"
+           rf"\faMapMarker*\ {esc(person['location'])}\quad\faGithub\ {esc(person['github'])}\par}}\bigskip",
+           r"\begin{paracol}{2}"]
+    left = [s for s in person["sections"] if s["kind"] in left_kinds]
+    right = [s for s in person["sections"] if s["kind"] not in left_kinds]
+    for column, secs in (("", left), (r"\switchcolumn", right)):
+        if column:
+            out.append(column)
+        for sec in secs:
+            kind = sec["kind"]
+            out.append(rf"\cvsection{{{esc(sec['title'])}}}")
+            if kind in STRUCTURED:
+                for e in sec["entries"]:
+                    head = what(sec, e)
+                    org = "" if kind == "projects" else e["organization"]
+                    out.append(rf"\cvevent{{{esc(head)}}}{{{esc(org)}}}{{{esc(date_range(e, 'mon'))}}}"
+                               rf"{{{esc(e.get('location', ''))}}}")
+                    if e.get("summary"):
+                        out.append(esc(e["summary"]) + r"\par\smallskip")
+                    out.append(itemize(bullets_of(e)) + r"\medskip")
+            elif kind == "skills":
+                out += [rf"\textbf{{{esc(label)}:}} {esc(details)}\par\smallskip" for label, details in sec["items"]]
+            elif kind == "list":
+                out.append(itemize([(0, x) for x in sec["items"]]))
+            elif kind == "text":
+                out.append(rf"{{\small {esc(sec['text'])}\par}}")
+            elif kind == "publications":
+                for p in sec["items"]:
+                    authors, title, venue, date = pub_parts(p, "mon")
+                    out.append(rf"{{\bfseries\color{{emphasis}}{esc(title)}\par}}{{\small {esc(authors)}\par}}"
+                               rf"{{\small\itshape {esc(venue)}, {esc(date)}\par}}\medskip")
+    out += [r"\end{paracol}", r"\end{document}"]
+    return "\n".join(out) + "\n", left + right
+
+
+# ---------------------------------------------------------------- Awesome-CV-like (XeLaTeX)
+_AWESOME_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[left=1.4cm,top=1.2cm,right=1.4cm,bottom=1.4cm]{geometry}
+\usepackage{fontspec}
+\setmainfont{SourceSansPro}[Extension=.otf,UprightFont=*-Regular,BoldFont=*-Bold,ItalicFont=*-RegularIt,
+  BoldItalicFont=*-BoldIt]
+\newfontfamily\headerfont{Roboto}[Extension=.otf,UprightFont=*-Regular,BoldFont=*-Bold,ItalicFont=*-Italic]
+\newfontfamily\headerfontlight{Roboto}[Extension=.otf,UprightFont=*-Thin]
+\usepackage{xcolor}
+\usepackage{fontawesome5}
+\usepackage{enumitem}
+\usepackage{tabularx}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\definecolor{darktext}{HTML}{414141}
+\definecolor{text}{HTML}{333333}
+\definecolor{graytext}{HTML}{5D5D5D}
+\definecolor{lighttext}{HTML}{999999}
+\definecolor{awesome}{HTML}{DC3522}
+\newcommand{\cvsection}[1]{\vspace{6pt}{\headerfont\Large\bfseries\color{text}\colorsplit#1\relax}
+  \color{lighttext}\hrulefill\par\vspace{2pt}}
+\def\colorsplit#1#2#3#4\relax{{\color{awesome}#1#2#3}#4}
+\newcommand{\entrytitlestyle}[1]{{\fontsize{10pt}{12pt}\selectfont\bfseries\color{darktext}#1}}
+\newcommand{\entrypositionstyle}[1]{{\fontsize{8pt}{10pt}\selectfont\scshape\color{graytext}#1}}
+\newcommand{\entrydatestyle}[1]{{\fontsize{8pt}{10pt}\selectfont\itshape\color{graytext}#1}}
+\newcommand{\entrylocationstyle}[1]{{\fontsize{9pt}{11pt}\selectfont\itshape\color{awesome}#1}}
+\newcommand{\cventry}[5]{\par\vspace{2pt}\setlength{\tabcolsep}{0pt}%
+  \begin{tabular*}{\linewidth}{@{\extracolsep{\fill}}l r}
+  \entrytitlestyle{#2} & \entrylocationstyle{#3} \\
+  \entrypositionstyle{#1} & \entrydatestyle{#4} \\
+  \end{tabular*}\par #5}
+\newcommand{\cvskill}[2]{\begin{tabularx}{\linewidth}{@{}r X@{}}
+  \makebox[3.2cm][r]{\fontsize{10pt}{1em}\bfseries\color{darktext}#1} &
+  {\fontsize{9pt}{1em}\color{graytext} #2} \\ \end{tabularx}\par}
+\setlist[itemize]{leftmargin=2ex,nosep,topsep=2pt,label={\color{graytext}\textbullet}}
+\newcommand{\cvitems}[1]{{\fontsize{9pt}{1.2em}\color{graytext}#1}}
+"""
+
+
+def awesome(person: dict) -> tuple[str, list[dict]]:
+    """Awesome-CV-like: org bold / location right, then small-caps title / italic dates right."""
+    first, last = first_last(person["name"])
+    out = [_AWESOME_PREAMBLE, r"\begin{document}", r"\begin{center}",
+           rf"{{\fontsize{{32pt}}{{1em}}\headerfontlight\color{{graytext}}{esc(first)} "
+           rf"\headerfont\bfseries\color{{text}}{esc(last)}\par}}\vspace{{4pt}}",
+           rf"{{\fontsize{{8pt}}{{1em}}\scshape\color{{awesome}}{esc(person['headline'])}\par}}\vspace{{3pt}}",
+           rf"{{\fontsize{{8pt}}{{1em}}\color{{text}}\faMobile*\ {esc(person['phone'])}\ \textbar\ "
+           rf"\faEnvelope\ {esc(person['email'])}\ \textbar\ \faGithub\ {esc(person['github'])}\par}}",
+           r"\end{center}"]
+    for sec in person["sections"]:
+        kind = sec["kind"]
+        out.append(rf"\cvsection{{{esc(sec['title'])}}}")
+        if kind in STRUCTURED:
+            for e in sec["entries"]:
+                items = ([(0, e["summary"])] if e.get("summary") else []) + bullets_of(e)
+                body = rf"\cvitems{{{itemize(items)}}}"
+                if kind == "projects":
+                    out.append(rf"\cventry{{}}{{{esc(e['name'])}}}{{}}{{{esc(date_range(e, 'mon.', ' - '))}}}{{{body}}}")
+                else:
+                    out.append(rf"\cventry{{{esc(what(sec, e))}}}{{{esc(e['organization'])}}}"
+                               rf"{{{esc(e.get('location', ''))}}}{{{esc(date_range(e, 'mon.', ' - '))}}}{{{body}}}")
+        elif kind == "skills":
+            out += [rf"\cvskill{{{esc(label)}}}{{{esc(details)}}}" for label, details in sec["items"]]
+        elif kind == "list":
+            out.append(rf"\cvitems{{{itemize([(0, x) for x in sec['items']])}}}")
+        elif kind == "text":
+            out.append(rf"{{\fontsize{{9pt}}{{1.3em}}\color{{graytext}}{esc(sec['text'])}\par}}")
+        elif kind == "publications":
+            for p in sec["items"]:
+                authors, title, venue, date = pub_parts(p, "mon.")
+                out.append(rf"\cventry{{{esc(authors)}}}{{{esc(title)}}}{{{esc(venue)}}}{{{esc(date)}}}{{}}")
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+# ---------------------------------------------------------------- Word (python-docx)
+def word(person: dict, path: Path) -> list[dict]:
+    """A Word resume: Title, Heading 1 sections, "Org — Title<tab>dates" entry lines (right tab
+    stop), italic location lines, List Bullet bullets, "03/2021 – present" dates."""
+    import docx
+    from docx.enum.text import WD_TAB_ALIGNMENT
+    from docx.shared import Cm, Pt
+
+    document = docx.Document()
+    core = document.core_properties
+    core.author, core.title = person["name"], f"{person['name']} - Resume"
+    section = document.sections[0]
+    section.left_margin = section.right_margin = Cm(2)
+    section.top_margin = section.bottom_margin = Cm(1.6)
+    width = section.page_width - section.left_margin - section.right_margin
+    normal = document.styles["Normal"]
+    normal.font.name, normal.font.size = "Carlito", Pt(10.5)
+    for style in ("Title", "Heading 1"):
+        document.styles[style].font.name = "Carlito"
+    document.styles["Title"].font.size = Pt(24)
+    document.styles["Heading 1"].font.size = Pt(13)
+    document.add_paragraph(person["name"], style="Title")
+    document.add_paragraph(f"{person['headline']} · {person['location']}")
+    document.add_paragraph(f"{person['email']} · {person['phone']} · {person['website']}")
+
+    def tabbed(left_runs: list[tuple[str, str]], right: str):
+        par = document.add_paragraph()
+        par.paragraph_format.tab_stops.add_tab_stop(width, WD_TAB_ALIGNMENT.RIGHT)
+        par.paragraph_format.space_before = Pt(6)
+        par.paragraph_format.space_after = Pt(0)
+        for text, style in left_runs:
+            run = par.add_run(text)
+            run.bold, run.italic = "b" in style, "i" in style
+        if right:
+            par.add_run("\t" + right)
+        return par
+
+    def bullet_list(items: list[tuple[int, str]]):
+        for depth, text in items:
+            par = document.add_paragraph(text, style="List Bullet 2" if depth else "List Bullet")
+            par.paragraph_format.space_after = Pt(0)
+
+    for sec in person["sections"]:
+        kind = sec["kind"]
+        document.add_heading(sec["title"].upper(), level=1)
+        if kind in STRUCTURED:
+            for e in sec["entries"]:
+                dates = date_range(e, "mmyyyy", " – ")
+                if kind == "projects":
+                    tabbed([(e["name"], "b")], dates)
+                elif kind == "education":
+                    tabbed([(what(sec, e), "b"), (", ", ""), (e["organization"], "")], dates)
+                else:
+                    tabbed([(e["organization"], "b"), (" — ", ""), (e["title"], "")], dates)
+                if e.get("location"):
+                    loc = document.add_paragraph()
+                    loc.add_run(e["location"]).italic = True
+                    loc.paragraph_format.space_after = Pt(0)
+                if e.get("summary"):
+                    document.add_paragraph(e["summary"]).paragraph_format.space_after = Pt(0)
+                bullet_list(bullets_of(e))
+        elif kind == "skills":
+            for label, details in sec["items"]:
+                par = document.add_paragraph()
+                par.add_run(f"{label}: ").bold = True
+                par.add_run(details)
+                par.paragraph_format.space_after = Pt(0)
+        elif kind == "list":
+            bullet_list([(0, x) for x in sec["items"]])
+        elif kind == "text":
+            document.add_paragraph(sec["text"])
+        elif kind == "publications":
+            for p in sec["items"]:
+                authors, title, venue, _ = pub_parts(p, "mmyyyy")
+                par = document.add_paragraph(style="List Number")
+                par.add_run(f"{authors} ({str(p['date'])[:4]}). ")
+                par.add_run(title).italic = True
+                par.add_run(f". {venue}.")
+    document.save(str(path))
+    return person["sections"]
+
+
+# ---------------------------------------------------------------- driver
+LAYOUTS = ("moderncv_classic", "moderncv_banking", "jake", "altacv_like", "awesome_like", "word")
+PEOPLE = ("john_doe", "maya")
+
+
+def main() -> None:
+    """Write every source and truth file (see the module docstring)."""
+    (HERE / "src").mkdir(exist_ok=True)
+    (HERE / "truth").mkdir(exist_ok=True)
+    for person_key in PEOPLE:
+        person = load(person_key)
+        for layout in LAYOUTS:
+            stem = f"{layout}-{person_key}"
+            skipped: list[str] = []
+            if layout == "word":
+                source = f"src/{stem}.docx"
+                sections = word(person, HERE / source)
+            else:
+                if layout.startswith("moderncv"):
+                    tex, sections = moderncv(person, layout.split("_")[1])
+                elif layout == "jake":
+                    tex, sections, skipped = jake(person, welcome=person_key == "john_doe")
+                elif layout == "altacv_like":
+                    tex, sections = altacv(person)
+                else:
+                    tex, sections = awesome(person)
+                source = f"src/{stem}.tex"
+                (HERE / source).write_text(tex, encoding="utf-8")
+            doc = truth(person, layout, source, f"pdf/{stem}.pdf", sections, skipped)
+            (HERE / "truth" / f"{stem}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                                                         encoding="utf-8")
+            print(f"wrote {source} and truth/{stem}.json")
+    write_shared_truth()
+
+
+def write_shared_truth() -> None:
+    """Truth for the two RenderCV PDFs of John Doe in ``../shared/resumes`` (third-party files,
+    never copied here): the same content, as RenderCV prints it: its "Welcome to RenderCV"
+    section is about the document (skipped), and the year-only date of NeuralPrune is printed
+    as "Jan 2021"."""
+    person = load("john_doe")
+    sections = yaml.safe_load(yaml.safe_dump(person["sections"]))
+    for sec in sections:
+        for e in sec.get("entries", []):
+            if e.get("name") == "NeuralPrune":
+                e["start"] = "2021-01"
+    for theme in ("classic", "engineering"):
+        stem = f"shared-john_doe_{theme}"
+        doc = truth(person, f"rendercv_{theme}", "rendercv (third party)", f"resumes/john_doe_{theme}.pdf",
+                    sections, ["Welcome to RenderCV"])
+        doc["root"] = "shared"  # the pdf path is relative to ../shared, not to data/layouts
+        (HERE / "truth" / f"{stem}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                                                     encoding="utf-8")
+        print(f"wrote truth/{stem}.json")
+
+
+if __name__ == "__main__":
+    main()
