@@ -146,14 +146,11 @@ def test_john_doe_pdf_gives_no_coauthor_or_doi_achievements():
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/resumes is not present")
-def test_quality_benchmark_smoke_on_a_tiny_model(write_config, tiny_model_dir, tmp_path, capsys):
+def test_quality_benchmark_smoke_on_a_tiny_model(write_config, tiny_model_dir, tmp_path, capsys, load_benchmark):
     """benchmarks/quality.py end to end on the tiny model: trains on John Doe, prints every gate."""
-    import importlib.util
     import json
 
-    spec = importlib.util.spec_from_file_location("quality", REPO / "benchmarks" / "quality.py")
-    quality = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quality)
+    quality = load_benchmark("quality")
     config = write_config({"model": {"base": str(tiny_model_dir)},
                            "dataset": {"samples_per_category": 6, "variations_per_question": 2},
                            "lora": {"r": 4, "alpha": 8}, "sft": {"epochs": 1, "batch_size": 8, "max_length": 128},
@@ -175,13 +172,10 @@ def test_quality_benchmark_smoke_on_a_tiny_model(write_config, tiny_model_dir, t
         assert gate["passed"] == (gate["value"] >= gate["threshold"])
 
 
-def test_quality_benchmark_refuses_a_missing_eval_dir(tmp_path, capsys):
+def test_quality_benchmark_refuses_a_missing_eval_dir(tmp_path, capsys, load_benchmark):
     """A missing --eval-dir is one error line and exit 2, before anything is built or bootstrapped."""
-    import importlib.util
 
-    spec = importlib.util.spec_from_file_location("quality", REPO / "benchmarks" / "quality.py")
-    quality = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quality)
+    quality = load_benchmark("quality")
     missing = tmp_path / "no-such-dir"
     code = quality.main(["--resume", str(REPO / "data/resume/maya_okonkwo_lindqvist.md"),
                          "--eval-dir", str(missing), "--work-dir", str(tmp_path / "work")])

@@ -9,7 +9,6 @@ reaches the 95% target the xfail turns into a failure, and its mark must go.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -19,12 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 LAYOUTS = REPO / "data" / "layouts"
 TARGET = 0.95
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("layout_bench", REPO / "benchmarks" / "layout_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_every_corpus_pdf_has_its_truth_and_source():
@@ -37,8 +30,8 @@ def test_every_corpus_pdf_has_its_truth_and_source():
 
 
 @pytest.mark.parametrize("name", ["shared-john_doe_classic", "shared-john_doe_engineering"])
-def test_shared_pdfs_give_every_entry_right(shared_dir, name):
-    result = _bench().run(only=name)["layouts"][name]
+def test_shared_pdfs_give_every_entry_right(shared_dir, load_benchmark, name):
+    result = load_benchmark("layout_bench").run(only=name)["layouts"][name]
     assert result["found"] == result["expected"] and result["all_right"] >= TARGET, result
 
 
@@ -48,6 +41,6 @@ CORPUS = sorted(p.stem for p in (LAYOUTS / "pdf").glob("*.pdf"))
 @pytest.mark.xfail(strict=True, reason="issue #13: the layout-aware PDF reader is not written yet "
                                        "(baseline all_right 0.00-0.25 per layout, docs/experiments.md)")
 @pytest.mark.parametrize("name", CORPUS)
-def test_corpus_layout_reaches_the_target(name):
-    result = _bench().run(only=name)["layouts"][name]
+def test_corpus_layout_reaches_the_target(load_benchmark, name):
+    result = load_benchmark("layout_bench").run(only=name)["layouts"][name]
     assert result["all_right"] >= TARGET, result
