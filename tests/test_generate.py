@@ -145,3 +145,15 @@ def test_chat_streams_then_prints_stats(model_dir):
                          repetition_penalty=cfg.inference.repetition_penalty).generate(QUESTIONS[0]).text
     assert len(pieces) > 2 and pieces[-1] == "\n" and "".join(pieces).strip() == expected
     assert len(lines) == 1 and lines[0].startswith("[first token ") and "tokens/s]" in lines[0]
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_exact_int8_sets_onnxruntimes_u8u8_option(model_dir, exact):
+    """exact_int8 reaches the session: ``session.x64quantprecision`` is "1" only when asked for
+    (the option that keeps int8 matmuls from saturating on x86 CPUs without VNNI)."""
+    opts = Generator(model_dir, "model.onnx", system_prompt=SYSTEM, exact_int8=exact).session.get_session_options()
+    if exact:
+        assert opts.get_session_config_entry("session.x64quantprecision") == "1"
+    else:
+        with pytest.raises(RuntimeError, match="does not have configuration"):
+            opts.get_session_config_entry("session.x64quantprecision")

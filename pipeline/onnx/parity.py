@@ -293,12 +293,17 @@ def eval_questions(cfg: Config, n: int) -> list[str]:
 
 def check_variant(cfg: Config, model_dir: Path, variant: str, questions: Sequence[str],
                   runtime: str = "node") -> ParityResult:
-    """Run Python onnxruntime and transformers.js on one variant and :func:`compare` them."""
+    """Run Python onnxruntime and transformers.js on one variant and :func:`compare` them.
+
+    The Python side computes int8 as the JS runtime does: exactly for Chromium (WASM), with
+    onnxruntime's default kernels for Node (onnxruntime-node, which saturates U8S8 products on
+    x86 CPUs without VNNI; see ``Generator``'s ``exact_int8``).
+    """
     from pipeline.onnx.runtime import Generator
 
     knobs = {"system_prompt": cfg.system_prompt, "max_new_tokens": cfg.inference.max_new_tokens,
              "repetition_penalty": cfg.inference.repetition_penalty}
-    gen = Generator(model_dir, variant, **knobs)
+    gen = Generator(model_dir, variant, exact_int8=runtime != "node", **knobs)
     python_texts = [gen.generate(q).text for q in questions]
     run = run_node if runtime == "node" else run_chromium
     js_out = run(model_dir, variant, questions, **knobs)

@@ -62,6 +62,16 @@ class Generator:
             by the penalty and a negative one multiplied by it (1.0 = off). Padding positions
             of a batch do not count, so batched and single answers agree.
         intra_op_threads: onnxruntime intra-op threads; 0 lets onnxruntime decide.
+        exact_int8: set onnxruntime's ``session.x64quantprecision``: on x86 CPUs without VNNI
+            (AVX2-only, AVX-512 without VNNI) onnxruntime's default U8S8 int8 matmul sums pairs
+            of products in int16 (``vpmaddubsw``) and saturates; the option rewrites the int8
+            weights of ``DynamicQuantizeMatMul``/``MatMulInteger`` to uint8 (U8U8, no saturation)
+            at load. It changes nothing where VNNI or AMX exists. True (default) computes what
+            the browser (onnxruntime-web WASM, exact int8) computes on every CPU, so gates score
+            the numbers a browser user gets; False reproduces onnxruntime-node's default, which
+            saturates on such CPUs. Measured on the tiny model under ``qemu-x86_64 -cpu Haswell``:
+            default int8 answers differ from AMX/WASM, with the option they are identical
+            (docs/experiments.md, "int8 on CPUs without VNNI").
 
     One ``onnxruntime.InferenceSession`` is created per Generator and reused.
 
@@ -72,7 +82,7 @@ class Generator:
 
     def __init__(self, model_dir: Path, variant: str = "model.onnx", *, system_prompt: str,
                  max_new_tokens: int = 128, repetition_penalty: float = 1.0,
-                 intra_op_threads: int = 0) -> None:
+                 intra_op_threads: int = 0, exact_int8: bool = True) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -95,6 +105,9 @@ class Generator:
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_ids[0]
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = intra_op_threads
+        if exact_int8:
+            opts.add_session_config_entry("session.x64quantprecision", "1")
+        self.exact_int8 = exact_int8
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own InvalidProtobuf/Fail/RuntimeException types
