@@ -157,3 +157,17 @@ def test_exact_int8_sets_onnxruntimes_u8u8_option(model_dir, exact):
     else:
         with pytest.raises(RuntimeError, match="does not have configuration"):
             opts.get_session_config_entry("session.x64quantprecision")
+
+
+@pytest.mark.parametrize("variant", ["model.onnx", "model_fp16.onnx", "model_int8.onnx", "model_uint8.onnx",
+                                     "model_q4.onnx", "model_q4f16.onnx"])
+def test_batched_equals_one_at_a_time_for_every_variant(tiny_onnx, variant):
+    """The quality pass scores batched answers: they must be the answers a user gets one at a
+    time, also where dynamic int8 takes one activation scale over the whole batch (those
+    graphs are not batch-invariant and run one at a time; before, 2 of 6 int8 answers changed)."""
+    model_dir, _ = tiny_onnx
+    gen = Generator(model_dir, variant, system_prompt=SYSTEM, max_new_tokens=12, repetition_penalty=1.0)
+    questions = QUESTIONS + ["Tell me about her leadership.", "What's her GPA?"]
+    single = [gen.generate(q).token_ids for q in questions]
+    assert [b.token_ids for b in gen.generate_batch(questions, batch_size=6)] == single
+    assert gen.batch_invariant == (variant in ("model.onnx", "model_fp16.onnx")), variant

@@ -74,6 +74,8 @@ class Generator:
             (docs/experiments.md, "int8 on CPUs without VNNI").
 
     One ``onnxruntime.InferenceSession`` is created per Generator and reused.
+    ``batch_invariant`` says whether rows of a batch are independent in this graph
+    (False for dynamic int8; :meth:`generate_batch` then runs one question at a time).
 
     Raises:
         ModelError: the folder, the variant file or the tokenizer is missing, or the ONNX
@@ -116,6 +118,7 @@ class Generator:
         self._past = [i for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
         self._past_type = np.float16 if any("float16" in i.type for i in self._past) else np.float32
         self._input_names = {i.name for i in self.session.get_inputs()}
+        self.batch_invariant = _batch_invariant(path)
 
     def prompt_ids(self, question: str) -> list[int]:
         """Token ids of the chat prompt: system prompt, user question, assistant header."""
@@ -137,11 +140,16 @@ class Generator:
         """Greedy answers to many questions, ``batch_size`` at a time, in input order.
 
         Prompts are grouped by length (less padding), left-padded, with ``attention_mask`` 0
-        and ``position_ids`` counted from each row's first real token, so each answer equals
-        what :meth:`generate` returns for that question (tested in tests/test_generate.py).
+        and ``position_ids`` counted from each row's first real token, and a row leaves the
+        batch when it has answered, so each answer equals what :meth:`generate` returns for
+        that question (tested in tests/test_generate.py for every variant). A graph that is not
+        :attr:`batch_invariant` (dynamic int8: one activation scale over the whole batch) is run
+        one question at a time for that reason.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if not self.batch_invariant:
+            batch_size = 1
         order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
         out: list[Generation | None] = [None] * len(questions)
         for start in range(0, len(order), batch_size):
@@ -164,7 +172,10 @@ class Generator:
         positions = np.clip(np.cumsum(mask, axis=1) - 1, 0, None)
         seen = [set(p) for p in prompts]
         replies: list[list[int]] = [[] for _ in prompts]
-        done = np.zeros(batch, dtype=bool)
+        # Rows of the running batch -> prompt index. A row that has produced EOS leaves the
+        # batch (its KV cache rows too), so finished answers cost no more compute; the others'
+        # numbers do not change (batch-invariant graphs only, see ``batch_invariant``).
+        alive = np.arange(batch)
         feed = {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
         for i in self._past:
             feed[i.name] = np.zeros((batch, i.shape[1], 0, i.shape[3]), dtype=self._past_type)
@@ -175,26 +186,28 @@ class Generator:
             if step == 0:
                 first_token_ms = (time.perf_counter() - started) * 1000.0
             logits = out["logits"][:, -1, :].astype(np.float32)
-            next_ids = np.empty(batch, dtype=np.int64)
-            for row in range(batch):
-                if done[row]:
-                    next_ids[row] = self.pad_id
-                    continue
-                next_ids[row] = self._pick(logits[row], seen[row])
-                replies[row].append(int(next_ids[row]))
-                seen[row].add(int(next_ids[row]))
-                done[row] = int(next_ids[row]) in self.eos_ids
+            next_ids = np.empty(len(alive), dtype=np.int64)
+            finished = np.zeros(len(alive), dtype=bool)
+            for row, q in enumerate(alive):
+                next_ids[row] = self._pick(logits[row], seen[q])
+                replies[q].append(int(next_ids[row]))
+                seen[q].add(int(next_ids[row]))
+                finished[row] = int(next_ids[row]) in self.eos_ids
             if on_text is not None:
                 text = self.tokenizer.decode(replies[0], skip_special_tokens=True)
                 if not text.endswith("\ufffd") and len(text) > len(shown):
                     on_text(text[len(shown):])
                     shown = text
-            if done.all():
+            if finished.all():
                 break
-            mask = np.concatenate([mask, np.ones((batch, 1), dtype=np.int64)], axis=1)
-            feed = {"input_ids": next_ids[:, None], "attention_mask": mask,
-                    "position_ids": feed["position_ids"][:, -1:] + 1}
-            feed.update({i.name: out[i.name.replace("past_key_values.", "present.")] for i in self._past})
+            past = {i.name: out[i.name.replace("past_key_values.", "present.")] for i in self._past}
+            positions = feed["position_ids"][:, -1:] + 1
+            if finished.any():
+                keep = ~finished
+                alive, next_ids, mask, positions = alive[keep], next_ids[keep], mask[keep], positions[keep]
+                past = {name: value[keep] for name, value in past.items()}
+            mask = np.concatenate([mask, np.ones((len(alive), 1), dtype=np.int64)], axis=1)
+            feed = {"input_ids": next_ids[:, None], "attention_mask": mask, "position_ids": positions, **past}
         latency = (time.perf_counter() - started) * 1000.0
         result = []
         for reply in replies:
@@ -215,6 +228,23 @@ class Generator:
             logits = logits.copy()
             logits[idx] = np.where(vals < 0, vals * self.repetition_penalty, vals / self.repetition_penalty)
         return int(np.argmax(logits))
+
+
+# Ops whose output for one row depends on the other rows of the batch: onnxruntime's dynamic
+# quantization computes ONE uint8 scale and zero point over the whole activation tensor, padding
+# included (int8/uint8/q8 files; q4's int8 lm_head). Measured on the tiny model: 2 of 6 int8
+# answers changed when the 6 questions ran as one batch.
+_BATCH_DEPENDENT_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul"})
+
+
+def _batch_invariant(path: Path) -> bool:
+    """True when no node of the graph at ``path`` mixes rows of a batch (:data:`_BATCH_DEPENDENT_OPS`).
+
+    Reads the graph structure only (external weight data is not loaded)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return not any(node.op_type in _BATCH_DEPENDENT_OPS for node in graph.node)
 
 
 def _eos_ids(model_dir: Path, tokenizer) -> tuple[int, ...]:
