@@ -8,13 +8,16 @@ each variant both paths load their own onnxruntime session and score the same sa
 cases: the harness path is :func:`pipeline.harness.scoring.evaluate_variant` (``generate_batch``
 with ``evaluation.batch_size``), the baseline calls ``Generator.generate`` per case. Prints
 JSON: cases/s of each, ``ratio`` = harness / baseline, and whether the responses are
-identical. ``--pytest`` also times ``pytest evals -m <sample>`` end to end (serial, all gates).
+identical, and ``peak_rss_mib`` of this process (both paths, every variant loaded in turn).
+``--pytest`` also times ``pytest evals -m <sample>`` end to end (serial, all gates) and
+reports that run's peak resident memory (``pytest_evals.peak_rss_mib``, the largest child).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -75,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                                     "ratio": round(tb / th, 3), "identical_responses": same}
     n = len(cases) * len(variants)
     out.update(baseline_cases_per_s=round(n / total_b, 3), harness_cases_per_s=round(n / total_h, 3),
-               ratio=round(total_b / total_h, 3), identical_responses=identical)
+               ratio=round(total_b / total_h, 3), identical_responses=identical,
+               peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))  # Linux: KiB
     if args.pytest:
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pytest", "evals", "-m", args.sample, "-q", "-p",
@@ -83,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                               + ([f"--rc-profile={args.profile}"] if args.profile else []),
                               cwd=REPO, capture_output=True, text=True)
         out["pytest_evals"] = {"seconds": round(time.perf_counter() - started, 1), "exit_code": proc.returncode,
+                               "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
                                "last_line": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""}
     print(json.dumps(out, indent=2))
     return 0
