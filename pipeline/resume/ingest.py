@@ -2,7 +2,7 @@
 
 Run: ``python -m pipeline preview`` (prints the facts per section for ``resume_path``).
 
-Formats (by extension): ``.pdf`` (pypdf), ``.md``/``.markdown``/``.txt``, ``.json`` (JSON Resume,
+Formats (by extension): ``.pdf`` (layout-aware, :mod:`pipeline.resume.layout`; pypdf for its checks), ``.md``/``.markdown``/``.txt``, ``.json`` (JSON Resume,
 jsonresume.org schema v1) and ``.yaml``/``.yml`` (RenderCV: ``cv:`` with ``sections``); the
 readers live in :mod:`pipeline.resume.formats` and :mod:`pipeline.resume.structured`. Cleaning: ligatures, bullet glyphs, icon-font
 and private-use glyphs, end-of-line hyphenation, wrapped lines, repeated page headers and
@@ -33,6 +33,7 @@ from types import MappingProxyType
 
 from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
+from pipeline.resume import layout
 from pipeline.resume import structured as rs
 from pipeline.resume.pii import scrub
 
@@ -274,6 +275,21 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
     return Resume(source, fmt, _clean_value(name) if name else None, text, tuple(facts), tuple(skipped))
 
 
+def _read_pdf(path: Path) -> tuple[str | None, list[rf.RawSection]]:
+    """A PDF by its layout (:func:`pipeline.resume.layout.read_pdf`). pypdf reads it first: its
+    checks give the encrypted / corrupt / image-only errors, and its plain text is the fallback
+    when pdfplumber cannot parse a file pypdf can."""
+    pages = rf.read_pdf_pages(path)
+    try:
+        return layout.read_pdf(path, _is_heading, category_for)
+    except ResumeError:
+        raise
+    except Exception as exc:  # pdfminer raises its own (undocumented) types on odd files
+        log.warning("%s: layout reader failed (%s: %s); reading the plain text instead",
+                    path, type(exc).__name__, exc)
+        return rf.parse_text(pages, False, _is_heading, category_for)
+
+
 _FORMATS = {".pdf": "pdf", ".docx": "docx", ".md": "markdown", ".markdown": "markdown", ".txt": "text",
             ".json": "json_resume", ".yaml": "rendercv", ".yml": "rendercv"}
 
@@ -300,7 +316,7 @@ def ingest(path: Path) -> Resume:
     if not data.strip():
         raise ResumeError(f"{path}: the file is empty; put the resume's content in it")
     if fmt == "pdf":
-        name, sections = rf.parse_text(rf.read_pdf_pages(path), False, _is_heading, category_for)
+        name, sections = _read_pdf(path)
     elif fmt == "docx":
         name, sections = rf.parse_text([rf.read_docx(path)], True, _is_heading, category_for)
     else:

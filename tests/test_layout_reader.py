@@ -1,0 +1,216 @@
+"""The layout-aware PDF reader (:mod:`pipeline.resume.layout`) on small synthetic inputs.
+
+Run: ``pytest tests/test_layout_reader.py``. Word lists stand in for pdfplumber's word boxes
+(points, top-left origin); the PDFs are drawn with reportlab (dev extra) in a temporary folder.
+The corpus itself is scored by ``tests/test_layout_corpus.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ResumeError
+from pipeline.resume import layout as lay
+from pipeline.resume.ingest import category_for, ingest
+
+
+def W(text: str, x0: float, top: float, size: float = 10.0, font: str = "Body-Regular",  # noqa: N802
+      width: float | None = None) -> lay.Word:
+    """A word box: ``width`` defaults to half an em per character."""
+    x1 = x0 + (width if width is not None else 0.5 * size * len(text))
+    return lay.Word(text, x0, x1, top, top + size, size, font)
+
+
+def words_line(text: str, x0: float, top: float, **kw) -> list[lay.Word]:
+    out, x = [], x0
+    for t in text.split():
+        w = W(t, x, top, **kw)
+        out.append(w)
+        x = w.x1 + 0.3 * w.size
+    return out
+
+
+# ---------------------------------------------------------------- dates
+@pytest.mark.parametrize("text, want", [
+    ("Mar. 2021 – Present", ("2021-03", "present")),
+    ("Sept 2018 -- May 2023", ("2018-09", "2023-05")),
+    ("03/2021 – present", ("2021-03", "present")),
+    ("Mar.2021‑Present", ("2021-03", "present")),
+    ("2021-03 to 2022-11", ("2021-03", "2022-11")),
+    ("2017 – 2020", ("2017", "2020")),
+    ("2022", ("2022", "")),
+])
+def test_date_ranges_in_every_printed_form(text, want):
+    assert lay.parse_range(text) == want
+    assert lay.is_date_range(text)
+
+
+def test_text_with_a_date_is_not_a_date_range():
+    assert not lay.is_date_range("Led a team of 6 from 2019")
+    assert lay.parse_range("Led a team of 6 from 2019") == ("2019", "")
+    assert lay.parse_range("right now we ship") is None
+
+
+# ---------------------------------------------------------------- lines
+def test_small_bullet_glyph_joins_its_text_line():
+    text = words_line("Led a team of six", 69, 193, size=9)
+    bullet = [W("•", 60, 195, size=5)]
+    below = words_line("Built the service", 69, 205, size=9)
+    lines = lay.cluster_lines(text + bullet + below)
+    assert [lay.join_words(ln) for ln in lines] == ["• Led a team of six", "Built the service"]
+
+
+def test_words_join_by_gap_not_by_box():
+    a, b = W("Lead", 10, 0, width=20), W(",", 30.2, 0, width=2)
+    c = W("Code", 34, 0, width=20)
+    assert lay.join_words([a, b, c]) == "Lead, Code"
+
+
+def test_spacing_accents_fold_into_their_letter():
+    chars = [{"text": "o", "x0": 10.0, "x1": 15.0, "top": 0.0, "bottom": 10.0, "size": 10.0},
+             {"text": "¨", "x0": 11.0, "x1": 14.0, "top": -1.0, "bottom": 3.0, "size": 10.0},
+             {"text": "g", "x0": 15.0, "x1": 20.0, "top": 0.0, "bottom": 10.0, "size": 10.0}]
+    assert [c["text"] for c in lay.fold_accent_chars(chars)] == ["ö", "g"]
+
+
+# ---------------------------------------------------------------- columns
+def _page(rows: list[tuple[str, float, float]], **kw) -> list[lay.Word]:
+    return [w for text, x, top in rows for w in words_line(text, x, top, **kw)]
+
+
+def test_one_column_page_has_no_gutter():
+    vocab = "a an the engineer led built shipped systems search ranking of to with for 2M+ users".split()
+    rows = [(" ".join(vocab[(i * 7 + j * 3) % len(vocab)] for j in range(14)), 40, 100 + 12 * i)
+            for i in range(20)]
+    assert lay.find_columns(_page(rows)).kind == "single"
+
+
+def test_two_columns_are_found_and_read_one_after_the_other():
+    left = [(f"left column line {i} about work", 40, 100 + 12 * i) for i in range(20)]
+    right = [(f"right column {i} skills", 330, 100 + 12 * i) for i in range(20)]
+    words = _page(left + right)
+    cols = lay.find_columns(words)
+    assert cols.kind == "two" and 200 < cols.gutter < 330
+    head, lcol, rcol = lay.page_lines(words, 0, cols)
+    assert lcol[0].text.startswith("left column line 0") and rcol[0].text == "right column 0 skills"
+    assert all("right" not in ln.text for ln in lcol)
+
+
+def test_margin_column_of_dates_attaches_to_the_body_line():
+    rows, words = [], []
+    for i in range(6):
+        top = 100 + 40 * i
+        rows.append((f"Engineer number {i} at a company somewhere far away", 122, top))
+        rows.append((f"did the work of {i} people with care and with tools", 132, top + 12))
+        date = words_line(f"{2010 + i} –", 0, top)
+        shift = 118 - date[-1].x1  # right-aligned against the gutter, as moderncv does
+        words += [lay.Word(w.text, w.x0 + shift, w.x1 + shift, w.top, w.bottom, w.size, w.font) for w in date]
+        end = words_line("Present", 0, top + 12)[0]
+        words.append(lay.Word(end.text, 118 - (end.x1 - end.x0), 118, end.top, end.bottom, end.size, end.font))
+    words += _page(rows)
+    cols = lay.find_columns(words)
+    assert cols.kind == "margin" and 115 < cols.gutter < 122
+    _head, body, _ = lay.page_lines(words, 0, cols)
+    first = next(ln for ln in body if ln.text.startswith("Engineer number 0"))
+    assert first.margin == "2010 – Present"
+    assert lay.parse_line(first).dates == ("2010", "present")
+
+
+# ---------------------------------------------------------------- headings and header parts
+def test_heading_style_is_learned_from_known_titles():
+    lines = [lay.Line(words_line(t, 40, top, size=s, font=f)) for t, top, s, f in [
+        ("Experience", 100, 14, "Sans-Bold"), ("Volunteer Coding Instructor", 120, 12, "Sans-Regular"),
+        ("body text that is long enough to count as body", 140, 10, "Sans-Regular"),
+        ("Education", 160, 14, "Sans-Bold"), ("Selected Honors", 180, 14, "Sans-Bold")]]
+    styles = lay.heading_styles(lines, 10.0, category_for)
+    assert styles == {("Sans-Bold", 14.0)}
+
+
+def test_small_caps_header_parts_read_in_title_case():
+    assert lay.decap("MASTER OF SCiENCE iN COMPUTER SCiENCE") == "Master of Science in Computer Science"
+    assert lay.decap("CO-FOUNDER & CTO") == "Co-Founder & CTO"
+    assert lay.decap("Northwind Robotics") == "Northwind Robotics"
+
+
+def test_meta_line_with_inline_separator():
+    p = lay.parse_line(lay.Line(words_line("Gothenburg, Sweden · 2021-03 – present", 40, 0)))
+    assert p.meta_only and p.dates == ("2021-03", "present") and p.location == "Gothenburg, Sweden"
+
+
+def test_job_header_is_not_taken_for_a_location():
+    p = lay.parse_line(lay.Line(words_line("Google DeepMind, Research Intern", 40, 0), col=(40, 560)))
+    assert not p.meta_only and p.location == "" and p.text == "Google DeepMind, Research Intern"
+
+
+# ---------------------------------------------------------------- text layer
+def test_garbage_text_layer_is_detected():
+    assert lay.text_layer_problem(["(cid:12)"] * 300 + list("abc")) is not None
+    assert lay.text_layer_problem(list("Machine learning engineer with nine years of experience")) is None
+    assert lay.text_layer_problem(["\ue000"] * 200 + list("Name")) is not None
+
+
+def _canvas():
+    return pytest.importorskip("reportlab.pdfgen.canvas", reason="reportlab (dev extra) not installed")
+
+
+def test_garbage_pdf_raises_one_clear_error(tmp_path: Path):
+    path = tmp_path / "garbage.pdf"
+    c = _canvas().Canvas(str(path), pagesize=(595, 842))
+    c.setFont("Helvetica", 10)
+    for i in range(40):
+        c.drawString(40, 800 - 14 * i, "#$%& *@!^ ~+=<> {}[] |\\/ ?;: " * 2)
+    c.showPage()
+    c.save()
+    with pytest.raises(ResumeError) as err:
+        ingest(path)
+    msg = str(err.value)
+    assert str(path) in msg and "OCR" in msg and "text layer" in msg and "JSON Resume" in msg
+
+
+def test_two_line_headers_with_right_aligned_dates(tmp_path: Path):
+    """Jake's-resume shape: bold title + right date, italic organisation + right location."""
+    path = tmp_path / "jake.pdf"
+    c = _canvas().Canvas(str(path), pagesize=(612, 792))
+    y = 740
+    c.setFont("Helvetica-Bold", 20)
+    c.drawString(40, y, "Ada Example")
+    y -= 40
+    c.setFont("Helvetica-Bold", 13)
+    c.drawString(40, y, "Experience")
+    jobs = [("Senior Data Engineer", "Harbor Freight Systems", "Jan 2020 – Present", "Austin, TX", 3),
+            ("Software Developer", "Blue Lantern Studio", "June 2016 – Dec 2019", "Denver, CO", 2)]
+    for title, org, dates, place, n in jobs:
+        y -= 22
+        c.setFont("Helvetica-Bold", 10)
+        c.drawString(50, y, title)
+        c.setFont("Helvetica", 10)
+        c.drawRightString(560, y, dates)
+        y -= 12
+        c.setFont("Helvetica-Oblique", 10)
+        c.drawString(50, y, org)
+        c.drawRightString(560, y, place)
+        for i in range(n):
+            y -= 12
+            c.setFont("Helvetica", 10)
+            c.drawString(60, y, "•")
+            c.drawString(70, y, f"Shipped thing number {i} that made the pipeline {i + 2}x faster.")
+    y -= 30
+    c.setFont("Helvetica-Bold", 13)
+    c.drawString(40, y, "Skills")
+    c.setFont("Helvetica", 10)
+    c.drawString(50, y - 16, "Languages: Python, Go, SQL")
+    c.drawString(50, y - 28, "Tools: Docker, Airflow")
+    c.showPage()
+    c.save()
+    resume = ingest(path)
+    work = [f for f in resume.facts if f.category == "work_experience"]
+    heads = [f for f in work if resume.text[f.span[0] - 2:f.span[0]] != "- "]
+    got = [(f.fields["title"], f.fields["organization"], f.fields["start_date"], f.fields.get("end_date"),
+            f.fields.get("location")) for f in heads]
+    assert got == [("Senior Data Engineer", "Harbor Freight Systems", "2020-01", "present", "Austin, TX"),
+                   ("Software Developer", "Blue Lantern Studio", "2016-06", "2019-12", "Denver, CO")]
+    assert len(work) - len(heads) == 5  # the bullets
+    assert resume.name == "Ada Example"
+    assert len([f for f in resume.facts if f.category == "technical_skills"]) == 2
