@@ -1,14 +1,15 @@
 """Training benchmark: stage wall times, training tokens/s and peak memory, against plain TRL.
 
 Run ``python benchmarks/train_bench.py [--config config.yaml] [--profile cpu] [--until merged]
-[--plain-steps 20] [--out bench.json]``.
+[--epochs 0.2] [--plain-steps 20] [--out bench.json]``.
 
 Part 1 runs the project chain (dataset → base → adapter → merged, or up to ``--until``) into a
 fresh temporary folder, so nothing is a cache hit, and records each stage's wall time, the
 SFT tokens/s the stage logged, and the process's peak resident memory. Part 2 is the
 baseline: a plain TRL ``SFTTrainer`` + PEFT run written the way the TRL docs show it, on the
 same ``dataset_dict`` and base weights with the same lora/sft knob values, for
-``--plain-steps`` optimizer steps (tokens/s does not depend on the run length). Each part
+``--plain-steps`` optimizer steps (tokens/s does not depend on the run length; ``--epochs``
+shortens the project's run the same way by overriding ``sft.epochs``). Each part
 runs in its own spawned process so peak memory is per part. Prints one JSON object with
 ``ratio_tokens_per_s`` = project / plain (≥ 0.9 means the wrapper costs under 10%) and
 ``ratio_peak_rss`` = project / plain.
@@ -34,13 +35,15 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _project(config: str, profile: str | None, until: str, work: str) -> dict:
+def _project(config: str, profile: str | None, until: str, work: str, epochs: float | None = None) -> dict:
     from pipeline.chain import run_chain
     from pipeline.config import load_config
 
     keys = ("dataset_output", "model_output", "merged_output", "onnx_output", "cache_dir")
     overrides = {k: str(Path(work) / k) for k in keys}
     overrides["evaluation"] = {"eval_data_dir": str(Path(work) / "eval")}
+    if epochs is not None:
+        overrides["sft"] = {"epochs": epochs}
     cfg = load_config(config, profile=profile, overrides=overrides)
     times: dict[str, float] = {}
     last = [time.perf_counter()]
@@ -101,12 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=None)
     parser.add_argument("--until", default="merged", choices=("adapter", "merged", "exported", "onnx"))
     parser.add_argument("--plain-steps", type=int, default=20, help="optimizer steps of the plain TRL run")
+    parser.add_argument("--epochs", type=float, default=None,
+                        help="sft.epochs of the project run (default: the profile's; a fraction gives a short probe)")
     parser.add_argument("--out", default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="train-bench-") as work:
         with ctx.Pool(1) as pool:
-            project = pool.apply(_project, (args.config, args.profile, args.until, work))
+            project = pool.apply(_project, (args.config, args.profile, args.until, work, args.epochs))
         with ctx.Pool(1) as pool:
             plain = pool.apply(_plain, (args.config, args.profile, project["dataset"], project["base"],
                                         args.plain_steps, str(Path(work) / "plain")))

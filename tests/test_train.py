@@ -6,6 +6,7 @@ Everything except the ``slow`` test uses the tiny random Llama from ``pipeline.t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
@@ -213,6 +214,55 @@ def test_packing_has_no_cross_sample_attention(write_config, tiny_model_dir, tin
         leaky = model(input_ids=ids, position_ids=torch.arange(ids.shape[1])[None]).logits[0]
     a, b = starts[1], starts[2]
     assert not torch.allclose(leaky[a:b], model(input_ids=ids[:, a:b]).logits[0], atol=1e-4)
+
+
+def test_label_positions_only_keeps_loss_and_gradient(write_config, tiny_model_dir, tiny_dataset, tmp_path):
+    """The LM head on labelled positions only (label_positions_only) gives the loss and the LoRA
+    gradients of TRL's every-position path on a fixed packed batch (fp32: 1e-5 relative)."""
+    import torch
+
+    from pipeline.train.base import resolve_base
+    from pipeline.train.sft import SFTRecipe, label_positions_only
+
+    cfg = _cfg(write_config, tiny_model_dir, sft={"packing": True, "max_length": 256})
+    trainer = SFTRecipe(cfg, tiny_dataset, resolve_base(cfg), tmp_path / "work").setup().trainer
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(min(2, len(trainer.train_dataset)))])
+    labels = batch["labels"]
+    assert 0 < int((labels != -100).sum()) < labels.numel(), "the batch must mix labelled and unlabelled positions"
+    model = trainer.model.train()
+    torch.manual_seed(0)
+
+    def loss_and_grads(compact: bool):
+        model.zero_grad()
+        with torch.random.fork_rng():
+            torch.manual_seed(0)  # the same LoRA dropout masks in both runs
+            with label_positions_only() if compact else contextlib.nullcontext():
+                loss = trainer.compute_loss(model, dict(batch))
+            loss.backward()
+        grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+        return loss.detach(), grads
+
+    full_loss, full_grads = loss_and_grads(False)
+    with label_positions_only() as active:
+        assert active
+    compact_loss, compact_grads = loss_and_grads(True)
+    assert torch.allclose(compact_loss, full_loss, rtol=1e-5), (compact_loss, full_loss)
+    assert full_grads.keys() == compact_grads.keys() and full_grads
+    for name, grad in full_grads.items():
+        assert torch.allclose(compact_grads[name], grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_label_positions_only_restores_trl():
+    import trl.trainer.utils as trl_utils
+
+    from pipeline.train.sft import label_positions_only
+
+    before = trl_utils._use_triton
+    with label_positions_only():
+        import torch
+
+        assert trl_utils._use_triton(torch.device("cpu"))
+    assert trl_utils._use_triton is before
 
 
 # ---------------------------------------------------------------- train, stop, merge, cache
