@@ -41,7 +41,14 @@ CORPUS = sorted(p.stem for p in (LAYOUTS / "pdf").glob("*.pdf"))
 # Layouts still below the target with the layout-aware reader (pipeline/resume/layout.py): strict
 # xfails, so the day one reaches it the mark must go. Empty: every corpus layout reaches 0.95
 # (docs/experiments.md, "PDF layouts: the layout-aware reader").
-BELOW_TARGET: set[str] = set()
+BELOW_TARGET: set[str] = {
+    # held-out layouts added in session 8, never seen while layout.py was written (docs/experiments.md,
+    # "Held-out layouts (session 8)"); modern_sans-* reach the target and are not listed
+    "deedy_like-john_doe", "deedy_like-maya",
+    "ivy_like-john_doe", "ivy_like-maya",
+    "dates_first-john_doe", "dates_first-maya",
+    "word_table-john_doe", "word_table-maya",
+}
 
 
 @pytest.mark.parametrize("name", [

@@ -2,9 +2,12 @@
 # Build the layout corpus: sources and truth from content/*.yaml, then the PDFs in pdf/.
 #
 # Run from anywhere: data/layouts/build.sh [PYTHON]   (PYTHON defaults to .venv/bin/python, else python3)
-# Needs: pdflatex and xelatex with moderncv, fontawesome5, lato, paracol, Roboto and Source Sans Pro
+# Needs: pdflatex and xelatex with moderncv, fontawesome5, lato, paracol, Roboto and Source Sans Pro,
+# plus (held-out layouts) raleway, mathdesign (Charter), mathpazo (Palatino), FiraSans and titlesec
 # (Debian: apt-get install texlive-latex-extra texlive-fonts-extra texlive-xetex), LibreOffice Writer
-# for the Word layout (apt-get install libreoffice-writer fonts-crosextra-carlito).
+# for the two Word layouts (apt-get install libreoffice-writer fonts-crosextra-carlito fonts-liberation).
+# Only some stems: ONLY="deedy_like ivy_like" data/layouts/build.sh  (layout names or stems; sources
+# and truth are still all rewritten).
 # CI never runs this; it reads the committed PDFs. Output is reproducible (SOURCE_DATE_EPOCH).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,8 +22,15 @@ export SOURCE_DATE_EPOCH=1767225600 FORCE_SOURCE_DATE=1   # 2026-01-01, so rebui
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$here/pdf"
+wanted() {   # is this stem in ONLY (unset: every stem)?
+  [ -z "${ONLY:-}" ] && return 0
+  local w
+  for w in $ONLY; do case "$1" in "$w"|"$w"-*) return 0 ;; esac; done
+  return 1
+}
 for tex in "$here"/src/*.tex; do
   stem="$(basename "$tex" .tex)"
+  wanted "$stem" || continue
   engine=pdflatex
   case "$stem" in awesome_like-*) engine=xelatex ;; esac
   cp "$tex" "$work/"
@@ -33,6 +43,7 @@ for tex in "$here"/src/*.tex; do
 done
 if command -v libreoffice > /dev/null; then
   for docx in "$here"/src/*.docx; do
+    wanted "$(basename "$docx" .docx)" || continue
     libreoffice --headless --convert-to pdf --outdir "$work" "$docx" > /dev/null 2>&1
     cp "$work/$(basename "$docx" .docx).pdf" "$here/pdf/"
     echo "built pdf/$(basename "$docx" .docx).pdf (LibreOffice)"

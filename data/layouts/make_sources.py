@@ -6,7 +6,9 @@ the PDFs). It writes, for every person in ``content/`` and every layout in :data
 * ``src/<layout>-<person>.tex`` (or ``.docx`` for the Word layout), typeset the way a public
   template does it: moderncv (classic and banking styles), a Jake's-resume / sb2nov-like one-column
   article, an AltaCV-like two-column page (paracol), an Awesome-CV-like page (XeLaTeX, fontspec)
-  and a Word document made with python-docx;
+  and a Word document made with python-docx; plus five layouts held out from the reader's
+  development (session 8): Deedy-like (narrow left column), res.cls / "Ivy", "dates first",
+  a Word document with a two-column table per entry, and a sans-serif "Org | Title" style;
 * ``truth/<layout>-<person>.json``: the entries a perfect reader extracts (category,
   organization, title or "degree in area", start, end normalised like
   :func:`pipeline.resume.formats.norm_date`, bullet count), the flat sections with their item
@@ -519,8 +521,384 @@ def word(person: dict, path: Path) -> list[dict]:
     return person["sections"]
 
 
+# ---------------------------------------------------------------- held-out layouts (session 8)
+# Five more styles common in the wild, written after layout.py was, to measure it on layouts it
+# was not developed on: a Deedy-resume-like page (narrow LEFT column), a res.cls / "Ivy" article,
+# a "dates first" one-line style, a Word document with a two-column table per entry, and a
+# sans-serif "Org | Title" style with colored small-caps headings.
+def latex_sections(person: dict, sections: list[dict], entry, flat) -> list[str]:
+    """Body lines of ``sections``: ``entry(sec, e)`` for every structured entry, ``flat(sec)`` for
+    the other sections; each returns a list of LaTeX lines (the heading is the caller's)."""
+    out: list[str] = []
+    for sec in sections:
+        out.append(rf"\section{{{esc(sec['title'])}}}")
+        if sec["kind"] in STRUCTURED:
+            for e in sec["entries"]:
+                out += entry(sec, e)
+        else:
+            out += flat(sec)
+    return out
+
+
+_DEEDY_PREAMBLE = r"""\documentclass[10pt,letterpaper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage[default]{lato}
+\AtBeginDocument{\fontseries{l}\selectfont}
+\usepackage{raleway}
+\usepackage[left=0.75in,top=0.6in,right=0.75in,bottom=0.6in]{geometry}
+\usepackage{paracol}
+\usepackage{xcolor}
+\usepackage{titlesec}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\definecolor{date}{HTML}{666666}
+\definecolor{primary}{HTML}{2b2b2b}
+\definecolor{headings}{HTML}{6A6A6A}
+\definecolor{subheadings}{HTML}{333333}
+\titleformat{\section}{\color{headings}\scshape\fontfamily{Raleway-TLF}\selectfont\Large\raggedright}{}{0em}{}
+\titlespacing{\section}{0pt}{6pt}{2pt}
+\newcommand{\runsubsection}[1]{{\color{subheadings}\fontseries{b}\selectfont\fontsize{11pt}{13pt}\selectfont
+  \MakeUppercase{#1}}}
+\newcommand{\entryhead}[1]{\par\vspace{3pt}\runsubsection{#1}\par}
+\newcommand{\descript}[1]{{\color{subheadings}\raggedright\scshape\fontfamily{Raleway-TLF}\fontseries{m}\selectfont
+  \fontsize{10.5pt}{12pt}\selectfont#1}}
+\newcommand{\location}[1]{{\color{headings}\raggedright\fontfamily{Raleway-TLF}\fontseries{m}\selectfont
+  \fontsize{9pt}{11pt}\selectfont#1\par}}
+\newenvironment{tightemize}{\begin{itemize}[leftmargin=1.2em,nosep,topsep=1pt]}{\end{itemize}}
+\newcommand{\sectionsep}{\vspace{6pt}}
+\columnratio{0.32}
+\setlength{\columnsep}{1.6em}
+"""
+
+
+def deedy(person: dict) -> tuple[str, list[dict]]:
+    """Deedy-resume-like: a centred name, then a NARROW left column (education, skills, lists)
+    and a wide right column (summary, experience, projects, publications) with paracol.
+    Entries: organization in bold capitals, "| Title" in Raleway small caps beside it,
+    "Dates | Location" below; education details are plain lines (no bullet), as in Deedy."""
+    first, last = first_last(person["name"])
+    left_kinds = {"education", "skills", "list"}
+    left = [s for s in person["sections"] if s["kind"] in left_kinds]
+    right = [s for s in person["sections"] if s["kind"] not in left_kinds]
+
+    def entry(sec: dict, e: dict) -> list[str]:
+        dates = date_range(e, "mon", " -- ")
+        meta = " | ".join(x for x in (dates, e.get("location", "")) if x)
+        if sec["kind"] == "education":
+            lines = [rf"\entryhead{{{esc(e['organization'])}}}", rf"\descript{{{esc(what(sec, e))}}}\par",
+                     rf"\location{{{esc(meta)}}}"]
+            lines += [rf"{esc(t)}\par" for _, t in bullets_of(e)]
+            return lines + [r"\sectionsep"]
+        if sec["kind"] == "projects":
+            lines = [rf"\par\vspace{{3pt}}\runsubsection{{{esc(e['name'])}}}\par", rf"\location{{{esc(meta)}}}"]
+        else:
+            lines = [rf"\par\vspace{{3pt}}\runsubsection{{{esc(e['organization'])}}}"
+                     rf"\descript{{\ | {esc(e['title'])}}}\par", rf"\location{{{esc(meta)}}}"]
+        if e.get("summary"):
+            lines.append(rf"{esc(e['summary'])}\par")
+        return lines + [itemize(bullets_of(e), env="tightemize")]
+
+    def flat(sec: dict) -> list[str]:
+        kind = sec["kind"]
+        if kind == "skills":
+            out = []
+            for label, details in sec["items"]:
+                out += [rf"\par\vspace{{2pt}}\runsubsection{{{esc(label)}}}\par",
+                        " \\textbullet{} ".join(esc(x.strip()) for x in details.split(",")) + r"\par"]
+            return out
+        if kind == "list":
+            return [itemize([(0, x) for x in sec["items"]], env="tightemize")]
+        if kind == "text":
+            return [rf"{esc(sec['text'])}\par"]
+        out = []
+        for p in sec["items"]:
+            authors, title, venue, date = pub_parts(p, "mon")
+            out.append(rf"\par\vspace{{2pt}}{{\fontseries{{b}}\selectfont {esc(title)}}}\par" "\n"
+                       rf"{esc(authors)}. \textit{{{esc(venue)}}}, {esc(date)}.\par")
+        return out
+
+    out = [_DEEDY_PREAMBLE, r"\begin{document}", r"\begin{center}",
+           rf"{{\fontsize{{36pt}}{{40pt}}\selectfont\color{{primary}}{{\fontseries{{l}}\selectfont {esc(first)}}} "
+           rf"{{\fontseries{{b}}\selectfont {esc(last)}}}\par}}\vspace{{4pt}}",
+           rf"{{\color{{headings}}\fontfamily{{Raleway-TLF}}\selectfont\fontsize{{10pt}}{{12pt}}\selectfont "
+           rf"{esc(person['website'])} | {esc(person['email'])} | {esc(person['phone'])}\par}}", r"\end{center}",
+           r"\begin{paracol}{2}", r"\raggedright"]  # ragged narrow column: no overfull lines into the gutter
+    out += latex_sections(person, left, entry, flat)
+    out += [r"\switchcolumn", r"\rightskip=0pt\parfillskip=0pt plus 1fil"]  # the wide column justified
+    out += latex_sections(person, right, entry, flat)
+    out += [r"\end{paracol}", r"\end{document}"]
+    return "\n".join(out) + "\n", left + right
+
+
+_IVY_PREAMBLE = r"""\documentclass[11pt,letterpaper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage[bitstream-charter]{mathdesign}
+\usepackage[margin=0.75in]{geometry}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\setlength{\tabcolsep}{0pt}
+\setlist[itemize]{leftmargin=1.5em,nosep,topsep=1pt}
+\renewcommand{\section}[1]{\par\vspace{8pt}{\centering\bfseries\MakeUppercase{#1}\par}\vspace{1pt}
+  \hrule height 0.6pt\vspace{4pt}}
+\newcommand{\ivyentry}[4]{\par\vspace{4pt}\begin{tabular*}{\textwidth}{@{}l@{\extracolsep{\fill}}r@{}}
+  \textbf{#1} & #2 \\ \textit{#3} & #4 \\ \end{tabular*}\par}
+\newcommand{\ivyline}[2]{\par\vspace{4pt}\begin{tabular*}{\textwidth}{@{}l@{\extracolsep{\fill}}r@{}}
+  \textbf{#1} & #2 \\ \end{tabular*}\par}
+"""
+
+
+def ivy(person: dict) -> tuple[str, list[dict]]:
+    """res.cls / "Ivy" look: plain article in Charter, centred capitals headings over a rule,
+    entries as ``tabular*`` rows "**Organization** <hfill> City" / "*Title* <hfill> Dates";
+    projects "**Name** <hfill> dates" with a plain description line."""
+    def entry(sec: dict, e: dict) -> list[str]:
+        dates = esc(date_range(e, "month", " -- "))
+        if sec["kind"] == "projects":
+            lines = [rf"\ivyline{{{esc(e['name'])}}}{{{dates}}}"]
+        else:
+            lines = [rf"\ivyentry{{{esc(e['organization'])}}}{{{esc(e.get('location', ''))}}}"
+                     rf"{{{esc(what(sec, e))}}}{{{dates}}}"]
+        if e.get("summary"):
+            lines.append(rf"{esc(e['summary'])}\par")
+        return lines + [itemize(bullets_of(e))]
+
+    def flat(sec: dict) -> list[str]:
+        kind = sec["kind"]
+        if kind == "skills":
+            return [rf"\textbf{{{esc(label)}:}} {esc(details)}\par" for label, details in sec["items"]]
+        if kind == "list":
+            return [itemize([(0, x) for x in sec["items"]])]
+        if kind == "text":
+            return [rf"{esc(sec['text'])}\par"]
+        items = []
+        for p in sec["items"]:
+            authors, title, venue, _ = pub_parts(p, "month")
+            items.append(rf"\item {esc(authors)}. ``{esc(title)}.'' \textit{{{esc(venue)}}}, {str(p['date'])[:4]}.")
+        return [r"\begin{enumerate}[leftmargin=1.5em,nosep]", *items, r"\end{enumerate}"]
+
+    out = [_IVY_PREAMBLE, r"\begin{document}", r"\begin{center}",
+           rf"{{\LARGE\bfseries {esc(person['name'])}\par}}\vspace{{3pt}}",
+           rf"{esc(person['location'])} $\cdot$ {esc(person['phone'])} $\cdot$ {esc(person['email'])} $\cdot$ "
+           rf"{esc(person['website'])}", r"\end{center}"]
+    out += latex_sections(person, person["sections"], entry, flat)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+_DATES_FIRST_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage{mathpazo}
+\usepackage[margin=2cm]{geometry}
+\usepackage{titlesec}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\titleformat{\section}{\large\bfseries}{}{0em}{}
+\titlespacing{\section}{0pt}{10pt}{4pt}
+\setlist[itemize]{leftmargin=1.4em,nosep,topsep=1pt}
+\newcommand{\dated}[2]{\par\vspace{4pt}#1\quad #2\par}
+"""
+
+
+def dates_first(person: dict) -> tuple[str, list[dict]]:
+    """"Dates first": one line "March 2021 -- present  **Title**, *Organization*, City" with the
+    dates as plain text at the left of the same line (no column), bullets below (Palatino)."""
+    def entry(sec: dict, e: dict) -> list[str]:
+        dates = esc(date_range(e, "lower", " -- "))
+        if sec["kind"] == "projects":
+            head = rf"\textbf{{{esc(e['name'])}}}"
+        else:
+            head = rf"\textbf{{{esc(what(sec, e))}}}, \textit{{{esc(e['organization'])}}}"
+            if e.get("location"):
+                head += f", {esc(e['location'])}"
+        lines = [rf"\dated{{{dates}}}{{{head}}}"]
+        if e.get("summary"):
+            lines.append(rf"{esc(e['summary'])}\par")
+        return lines + [itemize(bullets_of(e))]
+
+    def flat(sec: dict) -> list[str]:
+        kind = sec["kind"]
+        if kind == "skills":
+            return [rf"\textbf{{{esc(label)}}}\quad {esc(details)}\par" for label, details in sec["items"]]
+        if kind == "list":
+            return [itemize([(0, x) for x in sec["items"]])]
+        if kind == "text":
+            return [rf"{esc(sec['text'])}\par"]
+        return [rf"\dated{{{str(p['date'])[:4]}}}{{{esc(', '.join(p['authors']))}. \textit{{{esc(p['title'])}}}. "
+                rf"{esc(p['venue'])}.}}" for p in sec["items"]]
+
+    out = [_DATES_FIRST_PREAMBLE, r"\begin{document}", rf"{{\huge {esc(person['name'])}\par}}\vspace{{2pt}}",
+           rf"{{\itshape {esc(person['headline'])}\par}}\vspace{{2pt}}",
+           rf"{esc(person['location'])} -- {esc(person['email'])} -- {esc(person['phone'])} -- "
+           rf"{esc(person['website'])}\par"]
+    out += latex_sections(person, person["sections"], entry, flat)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+_MODERN_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage[sfdefault,light]{FiraSans}
+\usepackage[margin=1.8cm]{geometry}
+\usepackage{xcolor}
+\usepackage{titlesec}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\definecolor{accent}{HTML}{1F6F8B}
+\definecolor{muted}{HTML}{707070}
+\titleformat{\section}{\color{accent}\Large\scshape}{}{0em}{}[{\color{accent}\titlerule[0.8pt]}]
+\titlespacing{\section}{0pt}{10pt}{5pt}
+\setlist[itemize]{label=\textendash,leftmargin=1.2em,nosep,topsep=2pt}
+\newcommand{\modernentry}[3]{\par\vspace{5pt}{#1}\hfill{\color{muted}#2}\par
+  \ifx&#3&\else{\small\color{muted}#3\par}\fi}
+"""
+
+
+def modern(person: dict) -> tuple[str, list[dict]]:
+    """Sans-serif "modern" style (Fira Sans Light): colored small-caps headings over a rule,
+    "**Organization** | Title" on one line with ISO dates ("2021-03 – present") on the right, the
+    location in grey below, en-dash bullets."""
+    def entry(sec: dict, e: dict) -> list[str]:
+        dates = esc(date_range(e, "iso", " – "))
+        if sec["kind"] == "projects":
+            head = rf"\textbf{{{esc(e['name'])}}}"
+        else:
+            head = rf"\textbf{{{esc(e['organization'])}}} | {esc(what(sec, e))}"
+        lines = [rf"\modernentry{{{head}}}{{{dates}}}{{{esc(e.get('location', ''))}}}"]
+        if e.get("summary"):
+            lines.append(rf"{esc(e['summary'])}\par")
+        return lines + [itemize(bullets_of(e))]
+
+    def flat(sec: dict) -> list[str]:
+        kind = sec["kind"]
+        if kind == "skills":
+            return [rf"\textbf{{{esc(label)}}} | {esc(details)}\par" for label, details in sec["items"]]
+        if kind == "list":
+            return [itemize([(0, x) for x in sec["items"]])]
+        if kind == "text":
+            return [rf"{esc(sec['text'])}\par"]
+        return [rf"\par\vspace{{2pt}}\textbf{{{esc(p['title'])}}}\hfill{{\color{{muted}}{str(p['date'])[:7]}}}\par"
+                rf"{{\small {esc(', '.join(p['authors']))} | \textit{{{esc(p['venue'])}}}\par}}"
+                for p in sec["items"]]
+
+    out = [_MODERN_PREAMBLE, r"\begin{document}",
+           rf"{{\fontsize{{28pt}}{{32pt}}\selectfont\bfseries {esc(person['name'])}\par}}\vspace{{2pt}}",
+           rf"{{\large\color{{accent}}{esc(person['headline'])}\par}}\vspace{{4pt}}",
+           rf"{{\small\color{{muted}}{esc(person['email'])} | {esc(person['phone'])} | {esc(person['website'])} | "
+           rf"{esc(person['location'])}\par}}"]
+    out += latex_sections(person, person["sections"], entry, flat)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+def word_table(person: dict, path: Path) -> list[dict]:
+    """A Word resume with a borderless two-column TABLE per entry (and per skill / publication):
+    dates in the narrow left cell ("Mar 2021 – Present"), on the right a bold organization with
+    its city, the italic title, and List Bullet paragraphs inside the cell. Liberation Sans,
+    section headings as bold blue capitals; exported with LibreOffice."""
+    import docx
+    from docx.shared import Cm, Pt, RGBColor
+
+    document = docx.Document()
+    core = document.core_properties
+    core.author, core.title = person["name"], f"{person['name']} - CV"
+    section = document.sections[0]
+    section.left_margin = section.right_margin = Cm(1.8)
+    section.top_margin = section.bottom_margin = Cm(1.5)
+    normal = document.styles["Normal"]
+    normal.font.name, normal.font.size = "Liberation Sans", Pt(10)
+    normal.paragraph_format.space_after = Pt(0)
+    for style in ("List Bullet", "List Bullet 2", "Title"):
+        document.styles[style].font.name = "Liberation Sans"
+    left_w, right_w = Cm(3.4), section.page_width - section.left_margin - section.right_margin - Cm(3.4)
+
+    def para(text: str, size: float | None = None, bold: bool = False):
+        par = document.add_paragraph()
+        run = par.add_run(text)
+        run.bold = bold
+        if size:
+            run.font.size = Pt(size)
+        return par
+
+    def heading(text: str) -> None:
+        par = document.add_paragraph()
+        par.paragraph_format.space_before, par.paragraph_format.space_after = Pt(10), Pt(3)
+        run = par.add_run(text.upper())
+        run.bold, run.font.size, run.font.color.rgb = True, Pt(12), RGBColor(0x1F, 0x4E, 0x79)
+
+    def row(left: str):
+        table = document.add_table(rows=1, cols=2)
+        table.autofit = False
+        table.columns[0].width, table.columns[1].width = left_w, right_w  # the grid LibreOffice reads
+        cells = table.rows[0].cells
+        cells[0].width, cells[1].width = left_w, right_w
+        cells[0].paragraphs[0].add_run(left)
+        return cells[1]
+
+    def cell_line(cell, runs: list[tuple[str, str]], first: bool = False):
+        par = cell.paragraphs[0] if first else cell.add_paragraph()
+        for text, style in runs:
+            run = par.add_run(text)
+            run.bold, run.italic = "b" in style, "i" in style
+        return par
+
+    def cell_bullets(cell, items: list[tuple[int, str]]) -> None:
+        for depth, text in items:
+            cell.add_paragraph(text, style="List Bullet 2" if depth else "List Bullet")
+
+    para(person["name"], 22, bold=True)
+    para(person["headline"], 12)
+    para(f"{person['location']} | {person['phone']} | {person['email']} | {person['website']}")
+    for sec in person["sections"]:
+        kind = sec["kind"]
+        heading(sec["title"])
+        if kind in STRUCTURED:
+            for e in sec["entries"]:
+                cell = row(date_range(e, "mon", " – "))
+                if kind == "projects":
+                    cell_line(cell, [(e["name"], "b")], first=True)
+                else:
+                    loc = f", {e['location']}" if e.get("location") else ""
+                    cell_line(cell, [(e["organization"], "b"), (loc, "")], first=True)
+                    cell_line(cell, [(what(sec, e), "i")])
+                if e.get("summary"):
+                    cell_line(cell, [(e["summary"], "")])
+                cell_bullets(cell, bullets_of(e))
+                document.add_paragraph().paragraph_format.space_after = Pt(0)
+        elif kind == "skills":
+            for label, details in sec["items"]:
+                row(label).paragraphs[0].add_run(details)
+        elif kind == "list":
+            for x in sec["items"]:
+                document.add_paragraph(x, style="List Bullet")
+        elif kind == "text":
+            document.add_paragraph(sec["text"])
+        elif kind == "publications":
+            for p in sec["items"]:
+                cell = row(str(p["date"])[:4])
+                cell_line(cell, [(p["title"], "b")], first=True)
+                cell_line(cell, [(", ".join(p["authors"]) + ". ", ""), (p["venue"], "i")])
+    document.save(str(path))
+    return person["sections"]
+
+
+HELD_OUT_TEX = {"deedy_like": deedy, "ivy_like": ivy, "dates_first": dates_first, "modern_sans": modern}
+
+
 # ---------------------------------------------------------------- driver
-LAYOUTS = ("moderncv_classic", "moderncv_banking", "jake", "altacv_like", "awesome_like", "word")
+LAYOUTS = ("moderncv_classic", "moderncv_banking", "jake", "altacv_like", "awesome_like", "word",
+           "deedy_like", "ivy_like", "dates_first", "word_table", "modern_sans")  # the last five: held out
 PEOPLE = ("john_doe", "maya")
 
 
@@ -533,9 +911,9 @@ def main() -> None:
         for layout in LAYOUTS:
             stem = f"{layout}-{person_key}"
             skipped: list[str] = []
-            if layout == "word":
+            if layout in ("word", "word_table"):
                 source = f"src/{stem}.docx"
-                sections = word(person, HERE / source)
+                sections = (word if layout == "word" else word_table)(person, HERE / source)
             else:
                 if layout.startswith("moderncv"):
                     tex, sections = moderncv(person, layout.split("_")[1])
@@ -543,6 +921,8 @@ def main() -> None:
                     tex, sections, skipped = jake(person, welcome=person_key == "john_doe")
                 elif layout == "altacv_like":
                     tex, sections = altacv(person)
+                elif layout in HELD_OUT_TEX:
+                    tex, sections = HELD_OUT_TEX[layout](person)
                 else:
                     tex, sections = awesome(person)
                 source = f"src/{stem}.tex"
