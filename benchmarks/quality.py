@@ -1,7 +1,8 @@
 """Quality of the embedded default on any resume: train the cpu profile on it, print every gate as JSON.
 
 Run: ``python benchmarks/quality.py --resume ../shared/resumes/john_doe_classic.pdf
---eval-dir data/eval/examples/john_doe [--name John] [--variants model.onnx,model_q4.onnx]``
+--eval-dir data/eval/examples/john_doe [--name John] [--variants model.onnx,model_q4.onnx]
+[--set sft.epochs=1.9 ...]``
 
 The resume's artifacts (dataset → adapter → merged → ONNX variants) go under
 ``artifacts/quality/<resume stem>/`` (``--work-dir``) (cached like ``python -m pipeline train``: a rerun with
@@ -16,7 +17,9 @@ rule) and whether its lower bound clears the threshold.
 
 Prints JSON: ``resume``, ``eval_dir``, ``profile``, ``cases`` per set, ``train`` (dataset and
 SFT numbers), and ``variants.<file>.gates.<metric>`` = ``{value, ci, n, threshold, passed,
-lower_bound_clears}`` plus ``per_category`` pass rates.
+lower_bound_clears}`` plus ``per_category`` pass rates. ``--set KEY=VALUE`` (repeatable; dotted
+key, YAML value) overrides one knob of the profile, for tuning on a dev split; the record
+lists them under ``overrides``.
 """
 
 from __future__ import annotations
@@ -81,7 +84,32 @@ def configure(args: argparse.Namespace):
         # The optional categories are the user's call for another resume (an error if switched
         # on for a resume without that section).
         overrides["dataset"].update(include_military=args.military, has_recommendations=args.recommendations)
+    for key, value in _knob_overrides(getattr(args, "set", None) or []):
+        node = overrides
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise BenchmarkInputError(f"--set {key}: {part} is not a config section")
+        node[leaf] = value
     return load_config(args.config, profile=args.profile, overrides=overrides)
+
+
+def _knob_overrides(items: list[str]) -> list[tuple[str, object]]:
+    """``["sft.epochs=1.9"]`` → ``[("sft.epochs", 1.9)]`` (values parsed as YAML).
+
+    Raises:
+        BenchmarkInputError: an item without ``=`` or with an empty key.
+    """
+    import yaml
+
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BenchmarkInputError(f"--set {item!r}: write KEY=VALUE, e.g. --set sft.epochs=1.9")
+        out.append((key.strip(), yaml.safe_load(value)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recommendations", action=argparse.BooleanOptionalAction, default=False,
                         help="dataset.has_recommendations for another person's resume (default off)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one knob (dotted key, YAML value), e.g. --set sft.epochs=1.9; repeatable")
     parser.add_argument("--work-dir", default=str(REPO / "artifacts" / "quality"),
                         help="where another person's artifacts go, one folder per resume file name")
     args = parser.parse_args(argv)
@@ -116,6 +146,7 @@ def run(args: argparse.Namespace) -> dict:
     arts = run_chain(cfg, until="onnx")
     cases = harness_cases.load_cases(cfg, arts["dataset"].path, "full")
     out: dict = {"resume": str(cfg.path(cfg.resume_path)), "eval_dir": str(cfg.path(cfg.evaluation.eval_data_dir)),
+                 "overrides": dict(_knob_overrides(getattr(args, "set", None) or [])),
                  "profile": cfg.profile, "person_name": cfg.person_name,
                  "cases": dict(Counter(c.set for c in cases)),
                  "train": {k: arts["adapter"].numbers.get(k) for k in ("train_tokens", "tokens_per_s", "train_seconds",

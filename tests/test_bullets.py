@@ -182,3 +182,21 @@ def test_quality_benchmark_refuses_a_missing_eval_dir(tmp_path, capsys, load_ben
     err = capsys.readouterr().err
     assert code == 2 and "--eval-dir" in err and "golden.jsonl" in err
     assert not missing.exists() and not (tmp_path / "work").exists()
+
+
+def test_quality_benchmark_set_overrides_one_knob(tmp_path, capsys, load_benchmark):
+    """--set KEY=VALUE reaches the resolved config (YAML-typed); a malformed item is one error line, exit 2."""
+    import argparse
+
+    quality = load_benchmark("quality")
+    args = argparse.Namespace(config=str(REPO / "config.yaml"), profile="cpu",
+                              resume=str(REPO / "data/resume/maya_okonkwo_lindqvist.md"),
+                              eval_dir=str(REPO / "data/dev/maya"), name=None, full_name=None,
+                              military=False, recommendations=False, work_dir=str(tmp_path / "w"),
+                              set=["sft.epochs=1.9", "lora.r=32"])
+    cfg = quality.configure(args)
+    assert cfg.sft.epochs == 1.9 and cfg.lora.r == 32
+    code = quality.main(["--resume", args.resume, "--eval-dir", args.eval_dir, "--set", "sft.epochs",
+                         "--work-dir", str(tmp_path / "w")])
+    err = capsys.readouterr().err
+    assert code == 2 and "KEY=VALUE" in err and not (tmp_path / "w").exists()
