@@ -75,7 +75,9 @@ _LABELED_HANDLE = re.compile(
 )
 _SKYPE_LIVE = re.compile(r"(?<![\w:])live:\.?[\w.-]*\w")  # Skype ids: "live:jane.doe_1", "live:.cid.9f2a"
 _DISCORD_TAG = re.compile(r"(?<![\w#@.])(?=[\w.]{0,32}[a-z])[A-Za-z][\w.]{1,31}#\d{4}\b")
-_AT_HANDLE = re.compile(r"(?<![\w@.\]])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
+# "@name", and a fediverse "@name@server" whole (else "@server" would stay behind).
+_AT_HANDLE = re.compile(r"(?<![\w@.\]])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"
+                        r"(?:@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)?")
 _PHONE_RUN = re.compile(r"(?<![\w.,/+=])(?<!\w-)\+?\(?\d[\d\s().-]*")  # not inside a token ("ab-123...")
 _PHONE_SPLIT = re.compile(r"\s+(?=\()|\s{2,}")  # "+46 70 123 45 67 (415) 555-0142": two numbers
 _PHONE_MAX_LEN = 40  # "+44 (0) 20 7946 0958" is 20; a longer run is a table or a list of numbers
