@@ -214,3 +214,77 @@ def test_two_line_headers_with_right_aligned_dates(tmp_path: Path):
     assert len(work) - len(heads) == 5  # the bullets
     assert resume.name == "Ada Example"
     assert len([f for f in resume.facts if f.category == "technical_skills"]) == 2
+
+
+# ---------------------------------------------------------------- held-out layout rules
+def test_a_word_left_of_the_previous_one_starts_a_new_line():
+    assert lay.join_words(words_line("UNIVERSITY OF", 54, 0) + words_line("WASHINGTON", 54, 12)) == \
+        "UNIVERSITY OF WASHINGTON"
+
+
+def test_wrapped_header_lines_of_a_narrow_column_are_joined():
+    col = (54.0, 190.0)
+    bold = dict(size=11, font="Sans-Bold")
+    lines = [lay.Line(words_line("MASTER OF SCIENCE IN", 54, 100, **bold), col=col),
+             lay.Line(words_line("COMPUTER SCIENCE", 54, 113, **bold), col=col),
+             lay.Line(words_line("GPA: 3.9, Top of class", 54, 126), col=col),
+             lay.Line(words_line("Fulbright Scholarship", 54, 138), col=col)]
+    joined = lay.join_wrapped(lines, ("Body-Regular", 10.0))
+    assert [ln.text for ln in joined] == ["MASTER OF SCIENCE IN COMPUTER SCIENCE", "GPA: 3.9, Top of class",
+                                          "Fulbright Scholarship"]  # body-style lines keep their own rule
+
+
+def test_bold_body_sized_entry_header_is_not_a_heading():
+    bold = dict(font="Serif-Bold")
+    known = lay.Line(words_line("EXPERIENCE", 270, 100, **bold), col=(54, 558))
+    org = lay.Line(words_line("Princeton University", 54, 120, **bold) + words_line("Princeton, NJ", 490, 120, **bold),
+                   col=(54, 558))
+    plain = lay.Line(words_line("Northwind Robotics", 54, 140, **bold), col=(54, 558))
+    other = lay.Line(words_line("SELECTED TALKS", 270, 160, **bold), col=(54, 558))
+    caps = lay.caps_styles([known, org, plain, other], {known.style}, category_for)
+    assert caps == {known.style}
+    assert not lay.stands_as_heading(org, 10.0, caps, category_for)  # a right-aligned part beside it
+    assert not lay.stands_as_heading(plain, 10.0, caps, category_for)  # not in capitals like the headings
+    assert lay.stands_as_heading(other, 10.0, caps, category_for)
+
+
+def test_date_range_opening_a_header_is_split_off():
+    p = lay.parse_line(lay.Line(words_line("March 2021 – present Staff Engineer, Northwind", 57, 0), col=(57, 540)))
+    assert p.dates == ("2021-03", "present") and p.text == "Staff Engineer, Northwind"
+    r, rest = lay.leading_range(words_line("2021 NeuralPrune", 57, 0))
+    assert r is None and lay.join_words(rest) == "2021 NeuralPrune"  # a lone year stays in the text
+
+
+def test_header_wrapped_into_a_body_font_line_is_continued():
+    col = (57.0, 300.0)
+    head = lay.parse_line(lay.Line(words_line("MSc, Royal Institute, Stock-", 57, 0, font="Serif-Bold")
+                                   + [W("x", 296, 0, width=4)], col=col))
+    head.words = head.words[:-1]
+    head.words[-1] = lay.Word("Stock-", head.words[-1].x0, 296, 0, 10, 10, "Serif-Bold")
+    rest = lay.parse_line(lay.Line(words_line("holm, Sweden", 57, 12), col=col))
+    assert lay.continues_header(head, rest)
+    short = lay.parse_line(lay.Line(words_line("MSc, Royal Institute,", 57, 0, font="Serif-Bold"), col=col))
+    assert not lay.continues_header(short, rest)  # it does not reach the right edge
+
+
+def test_wrapped_date_cell_of_a_table_goes_to_the_margin():
+    col = (51.0, 555.0)
+    rows = [("Mar 2021 –", "Northwind Robotics, Gothenburg, Sweden", 100), ("Present", "Staff Engineer", 113),
+            ("Jan 2018 – Feb", "Tidewater Analytics, Seattle, WA", 140), ("2021", "Senior Engineer", 153),
+            ("Languages", "Python, Go", 180)]
+    lines = [lay.Line(words_line(a, 51, top) + words_line(b, 147.5, top), col=col) for a, b, top in rows]
+    out = lay.split_date_cells(lines)
+    assert [(ln.margin, ln.text) for ln in out[:4]] == [
+        ("Mar 2021 – Present", "Northwind Robotics, Gothenburg, Sweden"), ("", "Staff Engineer"),
+        ("Jan 2018 – Feb 2021", "Tidewater Analytics, Seattle, WA"), ("", "Senior Engineer")]
+    assert out[4].margin == "" and out[4].text == "Languages Python, Go"  # not a date: left alone
+    assert lay.parse_line(out[0]).dates == ("2021-03", "present")
+
+
+def test_trailing_city_region_of_a_header_line_is_its_location():
+    e = lay._Entry()
+    assert lay._line_location(e, ["Northwind Robotics", "Gothenburg", "Sweden"]) == ["Northwind Robotics"]
+    assert e.location == "Gothenburg, Sweden"
+    e = lay._Entry()
+    assert lay._line_location(e, ["NVIDIA Research", "Santa Clara, CA"]) == ["NVIDIA Research"]
+    assert lay._line_location(lay._Entry(), ["Research Intern"]) == ["Research Intern"]

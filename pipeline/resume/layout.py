@@ -16,18 +16,25 @@ template:
   page into two independent columns (AltaCV-like: each column is read on its own, across
   pages) or, when it is near the left edge with right-aligned or clearly separated short
   fragments on its left, marks a *margin column* (moderncv's dates and labels), whose blocks
-  are attached to the body line they sit beside.
+  are attached to the body line they sit beside. A table's narrow date cell (a Word table:
+  "Sept 2018 – May" / "2023" left of the header) is found per line instead
+  (:func:`split_date_cells`: first segments left of a second segment starting at one shared x,
+  wrapped fragments joined) and moved to the line's margin too.
 * **sections** (:func:`heading_styles`): a section heading is a short line in the heading
   style, learned from the lines whose text names a known section ("Experience", "EDUCATION")
   and that stand out (larger, bold, capitals or small capitals); any other short line in that
-  style is a heading too ("Welcome to RenderCV").
+  style is a heading too ("Welcome to RenderCV"). When that style is the body size (bold body
+  text, which entry headers use too), a line also needs one segment and, when the known headings
+  are capitals, capitals (:func:`stands_as_heading`).
 * **entries**: a structured section (experience, education, projects, leadership, military)
   is cut into entries at header lines: a line with a date range anywhere (left margin,
-  right-aligned, inline, after an icon) or a location on the right, or in a font other than
-  the body text's. One to three header lines form an entry's header; bullets are lines that
+  right-aligned, inline, opening the line, after an icon) or a location on the right, or in a
+  font other than the body text's. Header and meta lines wrapped in a narrow column are joined
+  first (:func:`join_wrapped`), and a header broken mid-phrase continues into the next line
+  whatever its font (:func:`continues_header`). One to three header lines form an entry's header; bullets are lines that
   start with a bullet glyph (or an icon-font / private-use / ``(cid:N)`` glyph), continued by
   lines aligned with their text. Title and organisation come from font runs and separators
-  ("Title, Org", "Org — Title", two lines); which slot holds the title is decided once per
+  ("Title, Org", "Org — Title", two lines), a trailing "City, Region" being the location; which slot holds the title is decided once per
   document by a vote over every entry (job-title words against organisation words), so one
   layout reads the same way for every entry.
 
@@ -290,11 +297,14 @@ class Line:
 
 
 def join_words(words: list[Word]) -> str:
-    """Words of one line as text: a space where the gap is wider than :data:`WORD_GAP_EM`."""
+    """Words of one line as text: a space where the gap is wider than :data:`WORD_GAP_EM`, and
+    before a word that starts left of the previous one (a wrapped line joined to the one above)."""
     out = ""
     prev: Word | None = None
     for w in words:
-        if prev is not None and (w.x0 - prev.x1 > WORD_GAP_EM * min(prev.size, w.size) or prev.glyph or w.glyph):
+        back = prev is not None and w.x0 < prev.x0
+        if prev is not None and (w.x0 - prev.x1 > WORD_GAP_EM * min(prev.size, w.size) or prev.glyph or w.glyph
+                                 or back):
             out += " "
         out += w.text
         prev = w
@@ -527,7 +537,52 @@ def read_lines(path: Path) -> tuple[list[Line], float]:
             continue
         ordered.extend(parts[0] + parts[1])
     flush()
-    return _drop_furniture(ordered), body_size
+    return _drop_furniture(split_date_cells(ordered)), body_size
+
+
+def _open_date(text: str) -> bool:
+    """A date cut short by a line break: it ends with a dash or a month name ("Sept 2018 – May")."""
+    return bool(re.search(rf"(?:[-–—‐‑‒−]|\b{_MON})\s*$", text.strip(), re.IGNORECASE))
+
+
+def split_date_cells(lines: list[Line]) -> list[Line]:
+    """Find a table's narrow date cell beside the text (a Word table: "Sept 2018 – May" /
+    "2023" on the left, the header from a common x on the right) and move it to
+    :attr:`Line.margin`. Candidates are lines whose second segment starts at one x shared by
+    three or more lines; a cell wrapped over two lines is joined when the first part is cut
+    short (:func:`_open_date`) and the joined text is a date range. Applied when two or more
+    such cells are date ranges, to those cells only."""
+    cand = {}
+    for i, ln in enumerate(lines):
+        segs = segments(ln.words)
+        if not ln.margin and len(segs) >= 2 and not segs[0][0].glyph:
+            cand[i] = segs
+    xs = Counter(round(segs[1][0].x0) for segs in cand.values())
+    for x, n in xs.most_common():
+        if n < 3:
+            break
+        rows = [i for i, segs in cand.items() if abs(segs[1][0].x0 - x) <= 1.5]
+        blocks: list[list[int]] = []
+        for i in rows:
+            if blocks and blocks[-1][-1] == i - 1 and _open_date(_cell_text(cand, blocks[-1])) \
+                    and is_date_range(_cell_text(cand, blocks[-1] + [i])):
+                blocks[-1].append(i)
+            else:
+                blocks.append([i])
+        dated = [b for b in blocks if is_date_range(_cell_text(cand, b)) and parse_range(_cell_text(cand, b))]
+        if len(dated) < 2:
+            continue
+        out = list(lines)
+        for b in dated:
+            for k, i in enumerate(b):
+                rest = [w for seg in cand[i][1:] for w in seg]
+                out[i] = Line(rest, lines[i].page, _cell_text(cand, b) if k == 0 else "", lines[i].col)
+        return out
+    return lines
+
+
+def _cell_text(cand: dict, block: list[int]) -> str:
+    return " ".join(join_words(cand[i][0]) for i in block)
 
 
 def _drop_furniture(lines: list[Line]) -> list[Line]:
@@ -632,6 +687,11 @@ def parse_line(line: Line) -> Parsed:
                 p.location = p.location or t
         segs = []
     for i, seg in enumerate(segs):
+        if i == 0 and not lead_glyph:
+            lead, seg = leading_range(seg)
+            if lead:
+                p.dates = p.dates or lead
+                seg_date = True
         text = join_words(seg)
         right = seg[0].x0 > (line.col[0] + line.col[1]) / 2  # a location is printed on the right
         if is_date_range(text):
@@ -652,6 +712,19 @@ def parse_line(line: Line) -> Parsed:
 
 
 _INLINE_SEP = {"·", "|", "•", "◦", "∙"}
+
+
+def leading_range(seg: list[Word]) -> tuple[tuple[str, str] | None, list[Word]]:
+    """A full date range (start and end) that opens a segment with more words after it, split
+    off: "March 2021 – present Staff Engineer, Org" → (("2021-03", "present"), [Staff, ...]);
+    ``(None, seg)`` when the segment does not open with one. A lone year is left in place
+    ("2021 NeuralPrune"), as it may be part of a name or a publication line."""
+    for k in range(len(seg) - 1, 0, -1):
+        text = join_words(seg[:k])
+        r = parse_range(text) if is_date_range(text) else None
+        if r and r[1] and not re.search(r"[-–—‐‑‒−~]$", text.strip()):
+            return r, seg[k:]
+    return None, seg
 
 
 def _split_at(words: list[Word], seps: set[str]) -> list[list[Word]]:
@@ -688,6 +761,36 @@ def heading_styles(lines: list[Line], body_size: float, category_of: Callable[[s
     return {s for s, n in counts.items() if n >= max(2 if best >= 2 else 1, 0.5 * best)}
 
 
+def _caps(text: str) -> bool:
+    """Mostly capitals (or small capitals set as capitals): 80% of the letters."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+
+
+def caps_styles(lines: list[Line], styles: set, category_of: Callable[[str], str | None]) -> set:
+    """The heading styles whose known headings (lines naming a known section) are all in capitals."""
+    known: dict = defaultdict(list)
+    for ln in lines:
+        text = ln.text.strip().rstrip(":")
+        if ln.style in styles and _heading_shaped(text) and category_of(text) is not None \
+                and len(segments(ln.words)) == 1:
+            known[ln.style].append(_caps(text))
+    return {s for s, caps in known.items() if caps and all(caps)}
+
+
+def stands_as_heading(line: Line, body_size: float, caps: set, category_of: Callable[[str], str | None]) -> bool:
+    """Whether a short line in a heading style is a heading. A style larger than the body text
+    is enough; a body-sized style (bold body text, which entry headers use too: "**Princeton
+    University** ⟷ Princeton, NJ") also needs one segment (nothing right-aligned beside it) and
+    either a known section name or capitals when the known headings are in capitals."""
+    text = line.text.strip().rstrip(":")
+    if line.style[1] >= 1.08 * body_size:
+        return True
+    if len(segments(line.words)) > 1:
+        return False
+    return category_of(text) is not None or _caps(text) or line.style not in caps
+
+
 def _heading_shaped(text: str) -> bool:
     words = text.split()
     return (1 <= len(words) <= 6 and len(text) <= 50 and not re.search(r"[@.,;!?]$|\d{3,}", text)
@@ -707,6 +810,7 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
     """
     lines, body_size = read_lines(path)
     styles = heading_styles(lines, body_size, category_of)
+    caps = caps_styles(lines, styles, category_of)
     body_style = _body_style(lines)
     name: str | None = None
     sections: list[rf.RawSection] = []
@@ -727,8 +831,8 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
     name_line = _name_line(lines, styles, body_size)
     for ln in lines:
         text = ln.text.strip()
-        heading = (ln.style in styles and _heading_shaped(text.rstrip(":")) and not ln.margin) if styles else \
-            is_heading(text)
+        heading = (ln.style in styles and _heading_shaped(text.rstrip(":")) and not ln.margin
+                   and stands_as_heading(ln, body_size, caps, category_of)) if styles else is_heading(text)
         if heading and not parse_line(ln).bullet:
             close()
             current = rf.RawSection(text.rstrip(":").strip())
@@ -810,9 +914,19 @@ def _preamble_texts(line: Line) -> list[str]:
 
 
 # ---------------------------------------------------------------- flat sections
+def _last_row(words: list[Word]) -> list[Word]:
+    """The words of the last visual line of ``words`` (lines joined by :func:`join_wrapped`
+    start again left of the word before)."""
+    start = max((i for i in range(1, len(words)) if words[i].x0 < words[i - 1].x0), default=0)
+    return words[start:]
+
+
 def _full(p: Parsed) -> bool:
+    """The line (its last visual line) reaches near its column's right edge, so the next may
+    continue it: within 3 em or 8% of the column width, but never more than 15% of a narrow column."""
     left, right = p.line.col
-    return p.x1 >= right - max(3 * p.line.size, 0.08 * (right - left))
+    x1 = max(w.x1 for w in _last_row(p.words)) if p.words else p.x1
+    return x1 >= right - min(max(3 * p.line.size, 0.08 * (right - left)), 0.15 * (right - left))
 
 
 def _close_below(prev: Parsed, p: Parsed) -> bool:
@@ -886,8 +1000,46 @@ def _sig(p: Parsed) -> tuple:
     return tuple(dict.fromkeys(w.style for w in p.words if re.search(r"\w", w.text)))
 
 
+def _wraps_into(a: Line, b: Line) -> bool:
+    """True when ``b`` is the wrapped rest of ``a``: same page, style and left edge, right below
+    it, and ``b``'s first word would not have fitted at the end of ``a`` in their column."""
+    if a.page != b.page or a.style != b.style or abs(a.x0 - b.x0) > 2.5 or a.margin or b.margin:
+        return False
+    if not 0 <= b.top - a.bottom <= 0.8 * b.size:
+        return False
+    first = b.words[0]
+    return a.x1 + 0.3 * a.size + (first.x1 - first.x0) > a.col[1] - 1
+
+
+def _plain(line: Line) -> bool:
+    """A line of one segment that does not open with a bullet glyph."""
+    return not parse_line(line).bullet and len(segments(line.words)) == 1 and not line.words[0].glyph
+
+
+def join_wrapped(lines: list[Line], body_style: tuple[str, float]) -> list[Line]:
+    """Join the lines of a structured section that wrap into the next one (a header or a meta
+    line broken over two lines of a narrow column: "MASTER OF SCIENCE IN" / "COMPUTER SCIENCE",
+    "Sept 2014 – June 2018 | Istanbul," / "Türkiye"); plain one-segment lines in a style other
+    than the body text's only (body lines and bullets keep their own continuation rule). A word hyphenated at the break is joined ("Engi-" /
+    "neering" → "Engineering")."""
+    out: list[Line] = []
+    last: Line | None = None  # the last visual line of out[-1]
+    for ln in lines:
+        if last is not None and ln.style != body_style and _plain(last) and _plain(ln) and _wraps_into(last, ln):
+            words = out[-1].words
+            if re.search(r"[A-Za-z][-‑]$", words[-1].text) and ln.words[0].text[:1].islower():
+                words = words[:-1] + [_merge_hyphen(words[-1], ln.words[0])] + ln.words[1:]
+            else:
+                words = words + ln.words
+            out[-1] = Line(words, out[-1].page, out[-1].margin, out[-1].col)
+        else:
+            out.append(ln)
+        last = ln
+    return out
+
+
 def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) -> list[rf.RawEntry]:
-    parsed = [parse_line(ln) for ln in lines]
+    parsed = [parse_line(ln) for ln in join_wrapped(lines, body_style)]
     entries: list[_Entry] = []
     cur: _Entry | None = None
 
@@ -921,6 +1073,12 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
                     cur.absorb(p)
                 continue
         is_head = headerish(i)
+        if cur is not None and cur.header and not cur.items and continues_header(cur.header[-1], p):
+            prev = cur.header[-1]
+            prev.words = prev.words + p.words if not prev.text.endswith(("-", "‑")) else \
+                prev.words[:-1] + [_merge_hyphen(prev.words[-1], p.words[0])] + p.words[1:]
+            cur.absorb(p)
+            continue
         if not is_head and cur is not None and cur.items and i + 1 < len(parsed):
             nxt = parsed[i + 1]
             if not nxt.bullet and (nxt.dates or nxt.meta_only) and not (cur.dates is None and not cur.header):
@@ -928,14 +1086,6 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         if not is_head and (cur is None or (not cur.items and not cur.header)):
             is_head = True
         if is_head:
-            if cur is not None and cur.header and not cur.items and cur.header[-1].words and p.words and \
-                    _sig(p) == _sig(cur.header[-1]) and not p.dates and \
-                    (_full(cur.header[-1]) or cur.header[-1].text.endswith(("-", "‑")) or p.text[:1].islower()):
-                prev = cur.header[-1]
-                prev.words = prev.words + p.words if not prev.text.endswith(("-", "‑")) else \
-                    prev.words[:-1] + [_merge_hyphen(prev.words[-1], p.words[0])] + p.words[1:]
-                cur.absorb(p)
-                continue
             new = (cur is None or bool(cur.items) or len(cur.header) >= 3
                    or (p.dates is not None and cur.dates is not None)
                    or (p.words and any(_sig(h) == _sig(p) for h in cur.header if h.words)))
@@ -955,6 +1105,20 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         out.append(rf.RawEntry(fields=fields, header="", lines=[x for x in lines_out if x],
                                bullets=any(b for *_, b in e.items)))
     return [e for e in out if e.fields or e.lines]
+
+
+def continues_header(h: Parsed, p: Parsed) -> bool:
+    """Whether line ``p`` is the wrapped rest of header line ``h``: no date of its own, no bullet,
+    and either in the same fonts as ``h`` (which reaches the right edge, ends with a hyphen, or
+    is followed by a lower-case word) or, in any font, right below ``h`` at its left edge when
+    ``h`` reaches the right edge and breaks mid-phrase (after a hyphen or a comma, or before a
+    lower-case word: "..., Stock-" / "holm, Sweden")."""
+    if not h.words or not p.words or p.dates or p.bullet:
+        return False
+    broken = h.text.endswith(("-", "‑")) or p.text[:1].islower()
+    if _sig(p) == _sig(h):
+        return _full(h) or broken
+    return _full(h) and (broken or h.text.endswith(",")) and abs(p.x0 - h.line.x0) <= 2.5 and _close_below(h, p)
 
 
 def _merge_hyphen(a: Word, b: Word) -> Word:
@@ -983,6 +1147,7 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
             texts = [t.strip() for t in re.split(r"\s+[—–|·]\s+|\s+-\s+|,\s+|\s+at\s+", texts[0]) if t.strip()]
         else:
             texts = [s.strip() for t in texts for s in re.split(r"\s+[—–|·]\s+|\s+-\s+", t) if s.strip()]
+        texts = _line_location(e, texts)
         for pi, t in enumerate(texts):
             out.append(((li, pi, h.words[0].style if h.words else None), decap(t)))
     # trailing location ("..., Gothenburg, Sweden") and inline dates
@@ -1009,6 +1174,20 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
         e.location = e.location or clean[-1][1]
         clean = clean[:-1]
     return clean
+
+
+def _line_location(e: _Entry, texts: list[str]) -> list[str]:
+    """A header line's parts without its trailing "City, Region" ("Northwind Robotics, Gothenburg,
+    Sweden" split at commas, or a last font run "San Francisco, CA"), which goes to ``e.location``;
+    a line of one part is left alone."""
+    if len(texts) >= 2 and "," in texts[-1] and _LOCATION.match(texts[-1]):
+        e.location = e.location or texts[-1]
+        return texts[:-1]
+    if len(texts) >= 3 and _looks_like_place(texts[-2]) and _looks_like_place(texts[-1]) \
+            and _LOCATION.match(f"{texts[-2]}, {texts[-1]}"):
+        e.location = e.location or f"{texts[-2]}, {texts[-1]}"
+        return texts[:-2]
+    return texts
 
 
 _SMALL_WORDS = {"in", "of", "and", "the", "at", "for", "on", "to", "a", "an", "de", "du", "von", "van"}
