@@ -94,6 +94,8 @@ def test_resume_numbers_survive(text):
     ("SSN 123-45-6789", ["6789"]),
     ("mobile 07700 900123", ["900123"]),
     ("Tel. 030 12345678", ["12345678"]),
+    ("Tel. 030/90182-0", ["90182"]),
+    ("Fon: 0221/987 654 3, Köln", ["987 654"]),
 ])
 def test_more_pii_formats_are_scrubbed(text, secrets):
     out = scrub(text)
@@ -110,6 +112,7 @@ def test_more_pii_formats_are_scrubbed(text, secrets):
     "GitHub Actions and Slack integrations", "fixed PR#1234 and issue #55", "Stored on S3 2GB", "H100 80GB",
     "1234567 users", "Patent US 11234567 B2", "Worked at Northwind dot com era startups",
     "Passport to success: mentoring 40 juniors", "rated 4.8/5.0 by 1,200 users", "Top 5% of 3000 applicants",
+    "GPA 3.82/4.00", "from 05/2021 to 012/2022", "scored 0123/4 on the test", "cut cost 030/100 percent",
 ])
 def test_more_resume_text_survives(text):
     assert scrub(text) == text

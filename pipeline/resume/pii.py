@@ -130,6 +130,11 @@ _MONTH_DATE = re.compile(r"(?:19|20)\d{2}-(?:0[1-9]|1[0-2])\b")
 _MONEY_BEFORE = re.compile(r"(?:[$€£¥₹]|\b(?:USD|EUR|SEK|GBP|NOK|DKK|CHF|kr))\s*$")
 _MONEY_AFTER = re.compile(r"^\s*(?:kr\b|SEK\b|EUR\b|USD\b|GBP\b|€|\$|kronor\b|dollars\b|euros?\b)")
 _PHONE_REGIONS = ("US", "GB", "SE", "DE", "FR")
+# German-style "area code/number" ("030/90182-0", "0221/987 654"): the slash is kept out of
+# _PHONE_RUN because grades ("3.82/4.00") and fractions use it, so this form is matched on its
+# own: a trunk "0" and a 2-5 digit area code, and accepted only when phonenumbers reads the
+# number (slash as a space) as valid.
+_SLASH_PHONE = re.compile(r"(?<![\w./+-])0\d{2,5}/\d[\d -]{2,12}\d(?![\w/.,%]\d|[\w/%])")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -282,6 +287,7 @@ def _apply(text: str, found: list[str] | None) -> str:
     simple(_STREET, "[address]")
     simple(_ROMANCE_STREET, "[address]")
     simple(_EU_STREET, "[address]")
+    simple(_SLASH_PHONE, "[phone]", accept=lambda m: _valid_national_number(m.replace("/", " ")))
     text = _phones(text, record)
     simple(_POSTAL, "[address]")
     return text
