@@ -40,10 +40,12 @@ CORPUS = sorted(p.stem for p in (LAYOUTS / "pdf").glob("*.pdf"))
 
 
 # Layouts still below the target with the layout-aware reader (pipeline/resume/layout.py): strict
-# xfails, so the day one reaches it the mark must go. Empty: every corpus layout reaches 0.95, the
-# five layouts added in session 8 included (held out for their first measurement, development
-# layouts since; docs/experiments.md, "Held-out layouts (session 8)").
-BELOW_TARGET: set[str] = set()
+# xfails, so the day one reaches it the mark must go. The 24 first PDFs all reach 0.95, the five
+# layouts added in session 8 included (held out for their first measurement, development layouts
+# since; docs/experiments.md, "Held-out layouts (session 8)"). The second held-out set (timeline,
+# europass_like, word_bullets, centered) was measured with the reader unchanged; those below the
+# target are listed (docs/experiments.md, "Second held-out set (session 8)").
+BELOW_TARGET: set[str] = {"timeline-john_doe", "timeline-maya", "europass_like-john_doe", "europass_like-maya"}
 
 
 @pytest.mark.parametrize("name", [

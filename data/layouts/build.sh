@@ -3,9 +3,10 @@
 #
 # Run from anywhere: data/layouts/build.sh [PYTHON]   (PYTHON defaults to .venv/bin/python, else python3)
 # Needs: pdflatex and xelatex with moderncv, fontawesome5, lato, paracol, Roboto and Source Sans Pro,
-# plus (held-out layouts) raleway, mathdesign (Charter), mathpazo (Palatino), FiraSans and titlesec
+# plus (held-out layouts) raleway, mathdesign (Charter), mathpazo (Palatino), FiraSans and titlesec,
+# and (second held-out set) sourceserifpro, helvet (Helvetica), mathptmx (Times) and longtable
 # (Debian: apt-get install texlive-latex-extra texlive-fonts-extra texlive-xetex), LibreOffice Writer
-# for the two Word layouts (apt-get install libreoffice-writer fonts-crosextra-carlito fonts-liberation).
+# for the three Word layouts (apt-get install libreoffice-writer fonts-crosextra-carlito fonts-liberation).
 # Only some stems: ONLY="deedy_like ivy_like" data/layouts/build.sh  (layout names or stems; sources
 # and truth are still all rewritten).
 # CI never runs this; it reads the committed PDFs. Output is reproducible (SOURCE_DATE_EPOCH).
@@ -34,7 +35,7 @@ for tex in "$here"/src/*.tex; do
   engine=pdflatex
   case "$stem" in awesome_like-*) engine=xelatex ;; esac
   cp "$tex" "$work/"
-  for pass in 1 2; do   # paracol and moderncv settle their layout on the second pass
+  for pass in 1 2; do   # paracol, moderncv and longtable settle their layout on the second pass
     (cd "$work" && "$engine" -interaction=nonstopmode -halt-on-error "$stem.tex" > "$stem.log" 2>&1) || {
       echo "$engine failed on $tex; see the log:" >&2; tail -30 "$work/$stem.log" >&2; exit 1; }
   done

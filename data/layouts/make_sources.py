@@ -9,6 +9,9 @@ the PDFs). It writes, for every person in ``content/`` and every layout in :data
   and a Word document made with python-docx; plus five layouts held out from the reader's
   development (session 8): Deedy-like (narrow left column), res.cls / "Ivy", "dates first",
   a Word document with a two-column table per entry, and a sans-serif "Org | Title" style;
+  and a second held-out set (session 8, measured before any reader change): a "timeline"
+  (grey dates above each header, a thin vertical rule), a Europass-like label / value table,
+  a Word document with a header table and typed "•" bullets, and a centred style;
 * ``truth/<layout>-<person>.json``: the entries a perfect reader extracts (category,
   organization, title or "degree in area", start, end normalised like
   :func:`pipeline.resume.formats.norm_date`, bullet count), the flat sections with their item
@@ -893,12 +896,305 @@ def word_table(person: dict, path: Path) -> list[dict]:
     return person["sections"]
 
 
-HELD_OUT_TEX = {"deedy_like": deedy, "ivy_like": ivy, "dates_first": dates_first, "modern_sans": modern}
+# ---------------------------------------------------------------- second held-out set (session 8)
+# Four more styles, written after the reader had been generalised on the five above, to measure
+# it again on layouts it was never developed on: a "timeline" (thin vertical rule, grey dates
+# ABOVE each header), a Europass-like label / value table, a Word document with a 2-column
+# header table and bullets typed as "•" characters, and a centred style.
+_TIMELINE_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage[default]{sourceserifpro}
+\usepackage[margin=2cm]{geometry}
+\usepackage[table]{xcolor}
+\usepackage{array}
+\usepackage{titlesec}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\definecolor{line}{HTML}{B4B4B4}
+\definecolor{when}{HTML}{7A7A7A}
+\definecolor{accent}{HTML}{2E5C8A}
+\arrayrulecolor{line}
+\setlength{\arrayrulewidth}{0.6pt}
+\titleformat{\section}{\color{accent}\large\bfseries}{}{0em}{}
+\titlespacing{\section}{0pt}{12pt}{4pt}
+\setlist[itemize]{leftmargin=1.3em,nosep,topsep=1pt}
+\newcommand{\tlentry}[2]{\par\vspace{4pt}\begin{tabular}{@{}|@{\hspace{9pt}}p{\dimexpr\linewidth-10pt\relax}@{}}
+  {\footnotesize\color{when}#1}\par\vspace{1pt}#2
+  \end{tabular}\par}
+"""
+
+
+def timeline(person: dict) -> tuple[str, list[dict]]:
+    """"Timeline": every entry sits right of a thin grey vertical rule (a one-column tabular),
+    its dates and city in small grey text ABOVE the header ("Sept 2018 – May 2023 · Princeton,
+    NJ"), then "**Title**, Organization" (education "**Degree in Area**, Institution"), then the
+    bullets; Source Serif Pro, colored bold headings without a rule."""
+    def entry(sec: dict, e: dict) -> list[str]:
+        when = date_range(e, "mon", " – ")
+        if e.get("location"):
+            when += f" · {e['location']}"
+        if sec["kind"] == "projects":
+            head = rf"\textbf{{{esc(e['name'])}}}"
+        else:
+            head = rf"\textbf{{{esc(what(sec, e))}}}, {esc(e['organization'])}"
+        body = [head + r"\par"]
+        if e.get("summary"):
+            body.append(rf"{esc(e['summary'])}\par")
+        body.append(itemize(bullets_of(e)))
+        return [rf"\tlentry{{{esc(when)}}}{{" + "\n".join(body) + "}"]
+
+    def flat(sec: dict) -> list[str]:
+        kind = sec["kind"]
+        if kind == "skills":
+            return [rf"\textbf{{{esc(label)}}}: {esc(details)}\par" for label, details in sec["items"]]
+        if kind == "list":
+            return [itemize([(0, x) for x in sec["items"]])]
+        if kind == "text":
+            return [rf"{esc(sec['text'])}\par"]
+        return [rf"\tlentry{{{str(p['date'])[:4]}}}{{\textbf{{{esc(p['title'])}}}\par "
+                rf"{esc(', '.join(p['authors']))}. \textit{{{esc(p['venue'])}}}.\par}}" for p in sec["items"]]
+
+    out = [_TIMELINE_PREAMBLE, r"\begin{document}", rf"{{\fontsize{{24pt}}{{28pt}}\selectfont\bfseries "
+           rf"{esc(person['name'])}\par}}\vspace{{3pt}}", rf"{{\large {esc(person['headline'])}\par}}\vspace{{3pt}}",
+           rf"{{\small\color{{when}}{esc(person['location'])} · {esc(person['email'])} · {esc(person['phone'])} · "
+           rf"{esc(person['website'])}\par}}"]
+    out += latex_sections(person, person["sections"], entry, flat)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+_EUROPASS_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage[scaled=0.92]{helvet}
+\renewcommand{\familydefault}{\sfdefault}
+\usepackage[left=1.5cm,right=1.5cm,top=1.5cm,bottom=1.5cm]{geometry}
+\usepackage{xcolor}
+\usepackage{array}
+\usepackage{longtable}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\definecolor{eublue}{HTML}{0E4194}
+\definecolor{label}{HTML}{3F3F6F}
+\setlength{\tabcolsep}{6pt}
+\setlength{\LTpre}{0pt}
+\setlength{\LTpost}{0pt}
+\setlist[itemize]{leftmargin=1.2em,nosep,topsep=0pt,partopsep=0pt}
+\newcolumntype{L}{>{\raggedleft\arraybackslash\small\color{label}}p{3.8cm}}
+\newcolumntype{R}{>{\raggedright\arraybackslash}p{\dimexpr\textwidth-3.8cm-4\tabcolsep\relax}}
+\newcommand{\eusection}[1]{\noalign{\vspace{8pt}}{\normalsize\color{eublue}\MakeUppercase{#1}} &
+  {\color{eublue}\rule[0.4ex]{\linewidth}{0.6pt}} \\ \noalign{\vspace{2pt}}}
+\newcommand{\eugap}{\noalign{\vspace{5pt}}}
+"""
+
+
+def europass(person: dict) -> tuple[str, list[dict]]:
+    """Europass-like: one long two-column table (Helvetica), a right-aligned LABEL column
+    ("Dates", "Position", "Employer"; education "Qualification", "Institution") with one row per
+    field and the value on the right; "Employer" is "Organization, City"; dates "09/2018 –
+    05/2023"; section titles in blue capitals in the label column, a rule beside them."""
+    labels = {"work": ("Position", "Employer"), "leadership": ("Role", "Organisation"),
+              "military": ("Position", "Employer"), "education": ("Qualification", "Institution")}
+
+    def rows(sec: dict) -> list[str]:
+        kind = sec["kind"]
+        out = [rf"\eusection{{{esc(sec['title'])}}}"]
+        if kind in STRUCTURED:
+            for i, e in enumerate(sec["entries"]):
+                if i:
+                    out.append(r"\eugap")
+                out.append(rf"Dates & {esc(date_range(e, 'mmyyyy', ' – '))} \\")
+                if kind == "projects":
+                    out.append(rf"Project & \textbf{{{esc(e['name'])}}} \\")
+                else:
+                    what_label, org_label = labels[kind]
+                    org = e["organization"] + (f", {e['location']}" if e.get("location") else "")
+                    out += [rf"{what_label} & \textbf{{{esc(what(sec, e))}}} \\", rf"{org_label} & {esc(org)} \\"]
+                if e.get("summary"):
+                    out.append(rf"Description & {esc(e['summary'])} \\")
+                label = "Details" if kind == "education" else "Activities"
+                out.append(rf"{label} & \begin{{minipage}}[t]{{\linewidth}}{itemize(bullets_of(e))}"
+                           r"\end{minipage} \\")
+        elif kind == "skills":
+            out += [rf"{esc(label)} & {esc(details)} \\" for label, details in sec["items"]]
+        elif kind == "list":
+            out += [rf" & {esc(x)} \\" for x in sec["items"]]
+        elif kind == "text":
+            out.append(rf" & {esc(sec['text'])} \\")
+        else:
+            out += [rf"{str(p['date'])[:4]} & {esc(', '.join(p['authors']))}. \textit{{{esc(p['title'])}}}. "
+                    rf"{esc(p['venue'])}. \\" for p in sec["items"]]
+        return out
+
+    out = [_EUROPASS_PREAMBLE, r"\begin{document}", r"\begin{longtable}{@{}LR@{}}",
+           rf"{{\normalsize\color{{eublue}}CURRICULUM VITAE}} & {{\LARGE {esc(person['name'])}}} \\",
+           r"\noalign{\vspace{6pt}}", rf"Address & {esc(person['location'])} \\",
+           rf"Telephone & {esc(person['phone'])} \\", rf"E-mail & {esc(person['email'])} \\",
+           rf"Website & {esc(person['website'])} \\", rf"Position sought & {esc(person['headline'])} \\"]
+    for sec in person["sections"]:
+        out += rows(sec)
+    out += [r"\end{longtable}", r"\end{document}"]
+    return "\n".join(out) + "\n", person["sections"]
+
+
+def word_bullets(person: dict, path: Path) -> list[dict]:
+    """A Word resume (Liberation Serif) whose header is a borderless 2-column TABLE (name and
+    headline left, contact lines right-aligned right); section headings in bold capitals over a
+    paragraph border; entries "**Title — Organization**" (one bold paragraph), then an italic
+    "September 2018 – May 2023 | City" line; bullets typed as "•" / "◦" characters with a tab and
+    a hanging indent (no list style). Exported with LibreOffice."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt, RGBColor
+
+    document = docx.Document()
+    core = document.core_properties
+    core.author, core.title = person["name"], f"{person['name']} - Resume"
+    section = document.sections[0]
+    section.left_margin = section.right_margin = Cm(2.2)
+    section.top_margin = section.bottom_margin = Cm(1.8)
+    width = section.page_width - section.left_margin - section.right_margin
+    normal = document.styles["Normal"]
+    normal.font.name, normal.font.size = "Liberation Serif", Pt(11)
+    normal.paragraph_format.space_after = Pt(0)
+
+    header = document.add_table(rows=1, cols=2)
+    header.autofit = False
+    left, right = header.rows[0].cells
+    header.columns[0].width = header.columns[1].width = left.width = right.width = width // 2
+    run = left.paragraphs[0].add_run(person["name"])
+    run.bold, run.font.size = True, Pt(20)
+    left.add_paragraph(person["headline"]).runs[0].font.size = Pt(12)
+    for i, text in enumerate((person["email"], person["phone"], person["location"], person["website"])):
+        par = right.paragraphs[0] if i == 0 else right.add_paragraph()
+        par.add_run(text).font.size = Pt(10)
+        par.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+    def heading(text: str) -> None:
+        par = document.add_paragraph()
+        par.paragraph_format.space_before, par.paragraph_format.space_after = Pt(12), Pt(4)
+        run = par.add_run(text.upper())
+        run.bold, run.font.size, run.font.color.rgb = True, Pt(12), RGBColor(0x33, 0x33, 0x33)
+        border, bottom = OxmlElement("w:pBdr"), OxmlElement("w:bottom")
+        for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "808080")):
+            bottom.set(qn(key), value)
+        border.append(bottom)
+        par._p.get_or_add_pPr().append(border)
+
+    def line(text: str, bold: bool = False, italic: bool = False, before: float = 0):
+        par = document.add_paragraph()
+        par.paragraph_format.space_before = Pt(before)
+        run = par.add_run(text)
+        run.bold, run.italic = bold, italic
+        return par
+
+    def typed_bullets(items: list[tuple[int, str]]) -> None:
+        for depth, text in items:
+            par = document.add_paragraph(("◦" if depth else "•") + "\t" + text)
+            fmt = par.paragraph_format
+            fmt.left_indent, fmt.first_line_indent = Cm(0.7 + 0.7 * depth), Cm(-0.45)
+            fmt.tab_stops.add_tab_stop(Cm(0.7 + 0.7 * depth))
+
+    for sec in person["sections"]:
+        kind = sec["kind"]
+        heading(sec["title"])
+        if kind in STRUCTURED:
+            for e in sec["entries"]:
+                head = e["name"] if kind == "projects" else f"{what(sec, e)} — {e['organization']}"
+                line(head, bold=True, before=6)
+                meta = date_range(e, "month", " – ") + (f" | {e['location']}" if e.get("location") else "")
+                line(meta, italic=True)
+                if e.get("summary"):
+                    line(e["summary"])
+                typed_bullets(bullets_of(e))
+        elif kind == "skills":
+            for label, details in sec["items"]:
+                par = document.add_paragraph()
+                par.add_run(f"{label}: ").bold = True
+                par.add_run(details)
+        elif kind == "list":
+            typed_bullets([(0, x) for x in sec["items"]])
+        elif kind == "text":
+            line(sec["text"])
+        elif kind == "publications":
+            typed_bullets([(0, f"{', '.join(p['authors'])}. {p['title']}. {p['venue']}, {str(p['date'])[:4]}.")
+                           for p in sec["items"]])
+    document.save(str(path))
+    return person["sections"]
+
+
+_CENTERED_PREAMBLE = r"""\documentclass[11pt,letterpaper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage{mathptmx}
+\usepackage[margin=0.9in]{geometry}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\setlist[itemize]{leftmargin=1.6em,nosep,topsep=2pt}
+\renewcommand{\section}[1]{\par\vspace{10pt}{\centering\Large #1\par}\vspace{1pt}
+  {\centering\rule{0.25\linewidth}{0.4pt}\par}\vspace{3pt}}
+\newcommand{\centry}[2]{\par\vspace{6pt}{\centering #1\par}{\centering\itshape #2\par}\vspace{1pt}}
+"""
+
+
+def centered(person: dict) -> tuple[str, list[dict]]:
+    """Centred style (Times): the name, contact and every section title centred; every
+    entry header centred on two lines, "**Title** at Organization" (education "**Degree in
+    Area**, Institution"; projects "**Name**") over an italic "City · Sept 2018 – May 2023";
+    the bullets below are left-aligned."""
+    def entry(sec: dict, e: dict) -> list[str]:
+        kind = sec["kind"]
+        if kind == "projects":
+            head = rf"\textbf{{{esc(e['name'])}}}"
+        elif kind == "education":
+            head = rf"\textbf{{{esc(what(sec, e))}}}, {esc(e['organization'])}"
+        else:
+            head = rf"\textbf{{{esc(e['title'])}}} at {esc(e['organization'])}"
+        meta = " · ".join(x for x in (e.get("location", ""), date_range(e, "mon", " – ")) if x)
+        lines = [rf"\centry{{{head}}}{{{esc(meta)}}}"]
+        if e.get("summary"):
+            lines.append(rf"{esc(e['summary'])}\par")
+        return lines + [itemize(bullets_of(e))]
+
+    def flat(sec: dict) -> list[str]:
+        kind = sec["kind"]
+        if kind == "skills":
+            return [rf"{{\centering\textbf{{{esc(label)}}}: {esc(details)}\par}}" for label, details in sec["items"]]
+        if kind == "list":
+            return [itemize([(0, x) for x in sec["items"]])]
+        if kind == "text":
+            return [rf"{esc(sec['text'])}\par"]
+        return [itemize([(0, f"{', '.join(p['authors'])}. \"{p['title']}\". {p['venue']}, {str(p['date'])[:4]}.")
+                         for p in sec["items"]])]
+
+    out = [_CENTERED_PREAMBLE, r"\begin{document}", r"\begin{center}",
+           rf"{{\fontsize{{26pt}}{{30pt}}\selectfont {esc(person['name'])}\par}}\vspace{{4pt}}",
+           rf"{{\itshape {esc(person['headline'])}\par}}\vspace{{2pt}}",
+           rf"{esc(person['location'])} · {esc(person['phone'])} · {esc(person['email'])} · {esc(person['website'])}",
+           r"\end{center}"]
+    out += latex_sections(person, person["sections"], entry, flat)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+HELD_OUT_TEX = {"deedy_like": deedy, "ivy_like": ivy, "dates_first": dates_first, "modern_sans": modern,
+                "timeline": timeline, "europass_like": europass, "centered": centered}
 
 
 # ---------------------------------------------------------------- driver
 LAYOUTS = ("moderncv_classic", "moderncv_banking", "jake", "altacv_like", "awesome_like", "word",
-           "deedy_like", "ivy_like", "dates_first", "word_table", "modern_sans")  # the last five: held out
+           "deedy_like", "ivy_like", "dates_first", "word_table", "modern_sans",  # held out, then developed on
+           "timeline", "europass_like", "word_bullets", "centered")  # second held-out set (session 8)
+WORD_LAYOUTS = {"word": word, "word_table": word_table, "word_bullets": word_bullets}
 PEOPLE = ("john_doe", "maya")
 
 
@@ -911,9 +1207,9 @@ def main() -> None:
         for layout in LAYOUTS:
             stem = f"{layout}-{person_key}"
             skipped: list[str] = []
-            if layout in ("word", "word_table"):
+            if layout in WORD_LAYOUTS:
                 source = f"src/{stem}.docx"
-                sections = (word if layout == "word" else word_table)(person, HERE / source)
+                sections = WORD_LAYOUTS[layout](person, HERE / source)
             else:
                 if layout.startswith("moderncv"):
                     tex, sections = moderncv(person, layout.split("_")[1])
