@@ -16,6 +16,7 @@ reports that run's peak resident memory (``pytest_evals.peak_rss_mib``, the larg
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pytest", action="store_true", help="also time `pytest evals -m <sample>` (serial)")
     args = parser.parse_args(argv)
     cfg = load_config(args.config, profile=args.profile)
-    arts = run_chain(cfg, until="onnx")
+    with contextlib.redirect_stdout(sys.stderr):  # the stages print their log lines; stdout is JSON only
+        arts = run_chain(cfg, until="onnx")
     model_dir = arts["onnx"].path
     cases = harness_cases.load_cases(cfg, arts["dataset"].path, args.sample)
     variants = [v for v in args.variants.split(",") if v]
