@@ -45,7 +45,8 @@ CORPUS = sorted(p.stem for p in (LAYOUTS / "pdf").glob("*.pdf"))
 # since; docs/experiments.md, "Held-out layouts (session 8)"). The second held-out set (timeline,
 # europass_like, word_bullets, centered) was measured with the reader unchanged; those below the
 # target are listed (docs/experiments.md, "Second held-out set (session 8)").
-BELOW_TARGET: set[str] = {"timeline-john_doe", "timeline-maya", "europass_like-john_doe", "europass_like-maya"}
+# After the second held-out set (docs/experiments.md) all four reach it and are development layouts.
+BELOW_TARGET: set[str] = set()
 
 
 @pytest.mark.parametrize("name", [

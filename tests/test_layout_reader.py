@@ -288,3 +288,115 @@ def test_trailing_city_region_of_a_header_line_is_its_location():
     e = lay._Entry()
     assert lay._line_location(e, ["NVIDIA Research", "Santa Clara, CA"]) == ["NVIDIA Research"]
     assert lay._line_location(lay._Entry(), ["Research Intern"]) == ["Research Intern"]
+
+
+# ---------------------------------------------------------------- publications, label rows (second held-out set)
+def _texts(rows, col=(54.0, 560.0)):
+    return [lay.Line(words_line(t, x, top, **kw), col=col, margin=m) for t, x, top, kw, m in rows]
+
+
+def test_publication_items_open_at_the_first_lines_style():
+    bold, ital = dict(font="Sans-Bold"), dict(font="Sans-Italic", size=9)
+    lines = _texts([("Sparse Routing for Trillion-Parameter", 54, 100, bold, ""),
+                    ("Models", 54, 112, bold, ""),  # wrapped title: same style right below, no sentence end
+                    ("Ada Lovelace, Alan Turing", 54, 124, {}, ""),
+                    ("ICML 2022, July 2022", 54, 136, ital, ""),
+                    ("Neural Pruning at Scale", 54, 152, bold, ""),
+                    ("Alan Turing, Ada Lovelace", 54, 164, {}, ""),
+                    ("NeurIPS 2021", 54, 176, ital, "")])
+    assert lay.publication_items(lines) == [
+        "Sparse Routing for Trillion-Parameter Models Ada Lovelace, Alan Turing ICML 2022, July 2022",
+        "Neural Pruning at Scale Alan Turing, Ada Lovelace NeurIPS 2021"]
+
+
+def test_numbered_publications_run_to_the_next_number():
+    lines = _texts([("1. Ada Lovelace, Alan Turing. Sparse Routing for Trillion-", 54, 100, {}, ""),
+                    ("Parameter Models. ICML 2022.", 68, 112, {}, ""),
+                    ("2. Alan Turing. Neural Pruning. NeurIPS 2021.", 54, 124, {}, "")])
+    assert lay.publication_items(lines) == [
+        "Ada Lovelace, Alan Turing. Sparse Routing for Trillion-Parameter Models. ICML 2022.",
+        "Alan Turing. Neural Pruning. NeurIPS 2021."]
+
+
+def test_publications_with_a_margin_date_open_at_each_date():
+    lines = _texts([("Sparse Routing", 150, 100, dict(font="Sans-Bold"), "2023"),
+                    ("Ada Lovelace, Alan Turing. ICML 2023", 150, 112, {}, ""),
+                    ("Neural Pruning", 150, 124, dict(font="Sans-Bold"), "2022"),
+                    ("Alan Turing. NeurIPS 2022", 150, 136, {}, "")])
+    assert len(lay.publication_items(lines)) == 2
+
+
+def test_pdf_publication_items_lose_the_author_list_wherever_it_sits():
+    from pipeline.resume.ingest import publication_lines
+    items = ["Sparse Routing. Ada Lovelace, Alan Turing, Grace Hopper. ICML 2022, July 2022.",
+             "2021 Alan Turing, ADA LOVELACE. Neural Pruning. NeurIPS 2021.",
+             "Quantized Models A. Lovelace, G. Hopper 10.1234/iclr.2020.1 (ICLR 2020)",
+             "Title | Grace Hopper, Ada Lovelace | ICLR 2019"]
+    assert publication_lines(items, "Ada Lovelace", anywhere=True) == [
+        "Sparse Routing. ICML 2022, July 2022.", "2021 Neural Pruning. NeurIPS 2021.",
+        "Quantized Models (ICLR 2020)", "Title ICLR 2019"]
+    # the line-based rule (Markdown, text, DOCX) is unchanged: only a trailing author list goes
+    assert publication_lines(items[:1], "Ada Lovelace") == items[:1]
+
+
+def test_date_line_above_a_header_with_a_small_bold_part_opens_the_entry():
+    small = dict(size=8)
+    col = (66.0, 540.0)
+    bold = words_line("Research Intern,", 66, 112, font="Serif-Bold")
+    head = bold + words_line("Northwind Robotics Laboratories", bold[-1].x1 + 3, 112)
+    lines = [lay.Line(words_line("May 2022 – Aug 2022 · Gothenburg, Sweden", 66, 100, **small), col=col),
+             lay.Line(head, col=col),
+             lay.Line([W("•", 71, 124)] + words_line("Built a perception stack", 80, 124), col=col),
+             lay.Line(words_line("May 2021 – Aug 2021 · Stockholm, Sweden", 66, 150, **small), col=col),
+             lay.Line(words_line("Engineer, Lumen", 66, 162, font="Serif-Bold"), col=col),
+             lay.Line([W("•", 71, 174)] + words_line("Wrote a tile cache", 80, 174), col=col)]
+    got = lay._entries(lines, "work_experience", ("Body-Regular", 10.0))
+    assert [(e.fields.get("title"), e.fields.get("organization"), e.fields.get("start_date"), len(e.lines))
+            for e in got] == [("Research Intern", "Northwind Robotics Laboratories", "2022-05", 1),
+                              ("Engineer", "Lumen", "2021-05", 1)]
+
+
+def test_section_title_in_the_label_column_is_its_own_line():
+    body = [lay.Line(words_line("09/2018 – 05/2023", 168, 147), col=(168, 547))]
+    assert lay.margin_heading(words_line("EDUCATION", 100, 132), body)  # nothing beside it
+    assert not lay.margin_heading(words_line("DATES", 130, 147), body)  # a label beside a value
+    assert not lay.margin_heading(words_line("Dates", 130, 170), body)  # not capitals
+    assert not lay.margin_heading(words_line("2019", 130, 170), body)
+
+
+@pytest.mark.parametrize("label, want", [("Dates", "dates"), ("Position", "title"), ("Role", "title"),
+                                         ("Employer", "organization"), ("Organisation", "organization"),
+                                         ("Institution", "organization"), ("Qualification", "degree"),
+                                         ("City", "location"), ("Activities", None), ("Details", None)])
+def test_row_labels_name_entry_fields(label, want):
+    assert lay.label_field(label) == want
+
+
+def test_label_value_rows_are_the_fields_of_one_entry():
+    col = (168.0, 547.0)
+
+    def row(label, text, top, **kw):
+        return lay.Line(words_line(text, 168, top, **kw), col=col, margin=label)
+
+    lines = [row("Dates", "06/2023 – present", 100), row("Position", "Staff Engineer", 112, font="Sans-Bold"),
+             row("Employer", "Northwind Robotics, Gothenburg, Sweden", 124),
+             lay.Line([W("•", 171, 136)] + words_line("Led a team", 180, 136), col=col, margin="Activities"),
+             row("Dates", "2019 – 2021", 150), row("Position", "Engineer", 162, font="Sans-Bold"),
+             row("Employer", "Kestrel Health", 174)]
+    got = lay._entries(lines, "work_experience", ("Body-Regular", 10.0))
+    assert [e.fields for e in got] == [
+        {"start_date": "2023-06", "end_date": "present", "location": "Gothenburg, Sweden",
+         "title": "Staff Engineer", "organization": "Northwind Robotics"},
+        {"start_date": "2019", "end_date": "2021", "title": "Engineer", "organization": "Kestrel Health"}]
+    assert got[0].lines == ["Led a team"]
+    edu = [row("Dates", "09/2014 – 06/2018", 100), row("Qualification", "BS in Computer Engineering", 112),
+           row("Institution", "Boğaziçi University, Istanbul, Türkiye", 124)]
+    f = lay._entries(edu, "education", ("Body-Regular", 10.0))[0].fields
+    assert (f.get("degree"), f.get("area"), f.get("organization")) == ("BS", "Computer Engineering",
+                                                                      "Boğaziçi University")
+
+
+def test_a_heading_styled_line_holding_the_larger_name_is_the_name_line():
+    line = lay.Line(words_line("CURRICULUM VITAE", 66, 46) + words_line("Ada Lovelace", 168, 41, size=16))
+    heading = lay.Line(words_line("EDUCATION", 100, 132))
+    assert lay._name_line([line, heading], {heading.style}, 10.0) is line

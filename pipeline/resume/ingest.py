@@ -182,7 +182,39 @@ def _author_span(line: str, person: str) -> tuple[int, int] | None:
     return start, end
 
 
-def publication_lines(lines: list[str], person: str | None) -> list[str]:
+_DOI_ANY = re.compile(r"(?:\bdoi:?\s*|https?://(?:dx\.)?doi\.org/)?\b10\.\d{4,9}/\S+", re.IGNORECASE)
+_CO_AUTHOR = r"(?:[A-Z][\w'’-]+|[A-Z]\.)(?:\s+[A-Z]\.)*\s+[A-Z][\w'’-]+"  # "Maria Garcia", "S. J. Williams"
+_CO_BEFORE = re.compile(rf"(?:^|(?<=\s))(?:and\s+)?({_CO_AUTHOR})\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)$")
+_CO_AFTER = re.compile(rf"(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_CO_AUTHOR}")
+
+
+def _owner_pattern(person: str) -> re.Pattern:
+    """The resume owner as an author: the full name or the first initial and last name
+    ("John Doe", "JOHN DOE", "J. Doe"), any case."""
+    words = person.split()
+    forms = [r"\s+".join(map(re.escape, words))]
+    if len(words) >= 2:
+        forms.append(rf"{re.escape(words[0][0])}\.(?:\s*[A-Z]\.)*\s*{re.escape(words[-1])}")
+    return re.compile(rf"(?<![\w])(?:{'|'.join(forms)})(?![\w])", re.IGNORECASE)
+
+
+def _drop_author_list(line: str, owner: re.Pattern) -> str:
+    """``line`` without the comma-separated author list that names the owner, wherever it
+    sits ("Title. John Doe, Kevin Wu. ICLR 2021" → "Title. ICLR 2021"); the punctuation after
+    the list goes with it."""
+    m = owner.search(line)
+    if not m:
+        return line
+    start, end = m.start(), m.end()
+    while b := _CO_BEFORE.search(line[:start]):
+        start = b.start(1)
+    while a := _CO_AFTER.match(line, end):
+        end = a.end()
+    head, tail = line[:start].rstrip(" ,;:|·–—-"), line[end:].lstrip(" .,;:|·–—-")
+    return f"{head} {tail}".strip() if head and tail else (head or tail).strip()
+
+
+def publication_lines(lines: list[str], person: str | None, anywhere: bool = False) -> list[str]:
     """One line per publication: title plus venue and date, without co-authors or the DOI.
 
     A PDF's publications section reads as separate lines: the title (sometimes with the author
@@ -191,9 +223,17 @@ def publication_lines(lines: list[str], person: str | None) -> list[str]:
     about the person and a DOI is not something anyone asks, so an author list that names
     ``person`` is dropped (also when it trails the title) and a DOI line's remainder is joined
     to the title before it. Lines of other shapes pass unchanged.
+
+    ``anywhere`` (the PDF reader, whose items hold a publication's 2-3 lines joined): the
+    author list naming ``person`` (full name or initial and last name, any case) is dropped
+    wherever it sits in the item, and so is a DOI.
     """
     if not person:
         return lines
+    if anywhere:
+        owner = _owner_pattern(person)
+        cleaned = [" ".join(_drop_author_list(_DOI_ANY.sub(" ", x), owner).split()) for x in lines]
+        return [x for x in cleaned if x]
     out: list[str] = []
     for line in lines:
         doi = _DOI_LINE.match(line)
@@ -257,7 +297,7 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
                 if header and category in _STRUCTURED else {**raw_fields}
             lines = [c for x in entry.lines if (c := _clean_value(x))]
             if fmt in ("pdf", "docx", "markdown", "text") and _PUBLICATIONS.search(section.title):
-                lines = publication_lines(lines, _clean_value(name) if name else None)
+                lines = publication_lines(lines, _clean_value(name) if name else None, anywhere=fmt == "pdf")
             if category == "education":
                 gpa = re.search(r"GPA:?\s*(\d\.\d+(?:\s*/\s*\d\.\d+)?)", " ".join(lines))
                 if gpa:

@@ -16,7 +16,8 @@ template:
   page into two independent columns (AltaCV-like: each column is read on its own, across
   pages) or, when it is near the left edge with right-aligned or clearly separated short
   fragments on its left, marks a *margin column* (moderncv's dates and labels), whose blocks
-  are attached to the body line they sit beside. A table's narrow date cell (a Word table:
+  are attached to the body line they sit beside; a capitals line there with no body line beside
+  it is a section title of its own (:func:`margin_heading`). A table's narrow date cell (a Word table:
   "Sept 2018 – May" / "2023" left of the header) is found per line instead
   (:func:`split_date_cells`: first segments left of a second segment starting at one shared x,
   wrapped fragments joined) and moved to the line's margin too.
@@ -36,7 +37,13 @@ template:
   lines aligned with their text. Title and organisation come from font runs and separators
   ("Title, Org", "Org — Title", two lines), a trailing "City, Region" being the location; which slot holds the title is decided once per
   document by a vote over every entry (job-title words against organisation words), so one
-  layout reads the same way for every entry.
+  layout reads the same way for every entry. A date / location-only line opens an entry and the
+  next line completes its header while the entry has no title. Label / value rows of a label
+  column ("Dates", "Position", "Employer", "Qualification", "Institution") are the fields of one
+  entry (:func:`label_field`).
+* **publications** (:func:`publication_items`): a paper's title, authors and venue lines are
+  joined into one item (to the next bullet, number or margin date, or to the next line in the
+  first line's style); the owner's author list is dropped in :mod:`pipeline.resume.ingest`.
 
 :func:`read_pdf` returns ``(name, sections)`` like every reader in :mod:`pipeline.resume.formats`,
 with each entry's fields (organization, title, degree, area, start_date, end_date, location,
@@ -413,6 +420,17 @@ def _margin_blocks(lines: list[list[Word]]) -> list[list[list[Word]]]:
     return blocks
 
 
+def margin_heading(words: list[Word], body: list[Line]) -> bool:
+    """Whether a margin-column line is a section title set in the label column (a Europass-style
+    CV: "EDUCATION" with a rule beside it): heading-shaped capitals, not a date, and no body
+    line beside it. It is read as a line of its own, not as the label of the next row."""
+    text = join_words(words)
+    top, bottom = min(w.top for w in words), max(w.bottom for w in words)
+    if not _caps(text) or not _heading_shaped(text) or parse_range(text) or all(w.glyph for w in words):
+        return False
+    return not any(ln.top < bottom - 1 and ln.bottom > top + 1 for ln in body)
+
+
 def page_lines(words: list[Word], page: int, cols: Columns) -> tuple[list[Line], list[Line], list[Line]]:
     """(head, left, right) lines of one page: ``head`` the full-width lines above the columns
     (all lines when the page has one column), ``left`` and ``right`` the two columns' lines
@@ -459,7 +477,12 @@ def page_lines(words: list[Word], page: int, cols: Columns) -> tuple[list[Line],
         return head, left, right + tail
     body_box = (min((w.x0 for w in right_w), default=g), max((w.x1 for w in right_w), default=g))
     body = [Line(ln, page, col=body_box) for ln in cluster_lines(right_w)]
-    margin_lines = [ln for ln in cluster_lines(left_w)]
+    margin_lines = []
+    for ln in cluster_lines(left_w):
+        if margin_heading(ln, body):
+            body.append(Line(ln, page, col=body_box))  # a section title in the label column
+        else:
+            margin_lines.append(ln)
     for block in _margin_blocks(margin_lines):
         text = " ".join(join_words(ln) for ln in block)
         if all(w.glyph for ln in block for w in ln):
@@ -825,7 +848,8 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
         if cat in _STRUCTURED:
             current.entries = _entries(buf, cat, body_style)
         else:
-            for text in _flat_items(buf):
+            pubs = _PUBLICATION_TITLE.search(current.title)
+            for text in (publication_items(buf) if pubs else _flat_items(buf)):
                 rf._append_flat(current, text)
 
     name_line = _name_line(lines, styles, body_size)
@@ -866,10 +890,12 @@ def _body_style(lines: list[Line]) -> tuple[str, float]:
 
 
 def _name_line(lines: list[Line], styles: set, body_size: float) -> Line | None:
-    """The line holding the largest text above the first heading on page 1 (the name)."""
+    """The line holding the largest text above the first heading on page 1 (the name). A line
+    in a heading style that also holds much larger words ("CURRICULUM VITAE" beside the name
+    in capitals of the body size) is not that heading."""
     head = []
     for ln in lines:
-        if ln.style in styles:
+        if ln.style in styles and max(w.size for w in ln.words) < 1.3 * ln.style[1]:
             break
         head.append(ln)
     cands = [ln for ln in head[:8] if ln.page == 0 and max(w.size for w in ln.words) >= 1.3 * body_size]
@@ -981,13 +1007,91 @@ def _flat_items(lines: list[Line]) -> list[str]:
     return [it[0] for it in items]
 
 
+_PUBLICATION_TITLE = re.compile(r"\b(publications?|papers|articles)\b", re.IGNORECASE)
+_TERMINAL = re.compile(r"[.!?][\"”’)]?$")
+
+
+def publication_items(lines: list[Line]) -> list[str]:
+    """One text per publication of a publications section, its 2-3 lines (title, authors,
+    venue and year) joined. Where items are marked (a bullet glyph, a list number "1." or a
+    margin label / date beside the first line), an item runs to the next mark; otherwise a
+    line at the item's left edge opens the next item when it is in the style of the section's
+    first line (the items' opening line: a bold title, a small year line) or opens with a date
+    as that line does, unless it is the wrapped rest of the line above (same style, the line
+    above reaching the right edge without ending a sentence). A list number is dropped with
+    its bullet glyph; co-authors are dropped later, by :func:`pipeline.resume.ingest.publication_lines`."""
+    rows = []
+    for ln in lines:
+        p = parse_line(ln)
+        text = rf.clean_chars(join_words([w for w in ln.words if not (w.glyph and w is ln.words[0])]))[0].strip()
+        if not text:
+            continue
+        numbered = bool(_NUMBERED.match(text))
+        if numbered:
+            text = _NUMBERED.sub("", text, count=1).strip()
+        rows.append((p, text, p.bullet or numbered))
+    if not rows:
+        return []
+    marked = any(m for _, _, m in rows)
+    by_margin = not marked and bool(rows[0][0].line.margin)
+    opener = rows[0][0].line.style
+    mixed = any(p.line.style != opener for p, _, _ in rows)
+    dated_open = parse_range(rows[0][1].split()[0]) is not None if rows[0][1].split() else False
+    items: list[list] = []  # [text, last Parsed, x0 of the item's first line]
+    for p, text, mark in rows:
+        if not items:
+            items.append([text, p, p.x0])
+            continue
+        prev = items[-1][1]
+        if marked:
+            new = mark
+        elif by_margin:
+            new = bool(p.line.margin)
+        elif p.x0 > items[-1][2] + 2.5 or p.line.margin:
+            new = bool(p.line.margin)
+        else:
+            same = p.line.style == prev.line.style and len(segments(prev.line.words)) == 1 and \
+                not _TERMINAL.search(items[-1][0]) and _close_below(prev, p)
+            # wrapped: the line above reaches the right edge, or, where items mix styles, it
+            # is in the opening style too and ends neither a sentence nor with a date
+            wrapped = same and (_full(prev) or mixed and p.line.style == opener
+                                and not re.search(rf"{_DATE}\W*$", items[-1][0], re.IGNORECASE))
+            opens = p.line.style == opener or dated_open and parse_range(text.split()[0]) is not None
+            new = opens and not wrapped
+        if new:
+            items.append([text, p, p.x0])
+        else:
+            items[-1][0] = _join(items[-1][0], text)
+            items[-1][1] = p
+    return [it[0] for it in items]
+
+
 # ---------------------------------------------------------------- structured sections
+_FIELD_LABELS = (  # a label column's row names → the entry field they hold
+    ("dates", re.compile(r"dates?|period|from\s*[-–]\s*to", re.IGNORECASE)),
+    ("title", re.compile(r"position|(?:job\s+)?title|role|occupation|function", re.IGNORECASE)),
+    ("degree", re.compile(r"degree|qualification|diploma", re.IGNORECASE)),
+    ("organization", re.compile(r"employer|organi[sz]ation|company|institution|school|university",
+                                re.IGNORECASE)),
+    ("location", re.compile(r"location|city|place", re.IGNORECASE)),
+    ("name", re.compile(r"project(?:\s+name)?|name", re.IGNORECASE)),
+)
+
+
+def label_field(label: str) -> str | None:
+    """The entry field a row label names ("Dates" → "dates", "Employer" → "organization",
+    "Position" → "title"); None for other labels ("Activities", "Details")."""
+    text = label.strip().rstrip(":").strip()
+    return next((k for k, rx in _FIELD_LABELS if rx.fullmatch(text)), None)
+
+
 @dataclass
 class _Entry:
     header: list[Parsed] = field(default_factory=list)
     items: list[list] = field(default_factory=list)  # [text, last Parsed, text x, bullet]
     dates: tuple[str, str] | None = None
     location: str = ""
+    labeled: dict[str, str] = field(default_factory=dict)  # fields read from label / value rows
 
     def absorb(self, p: Parsed) -> None:
         if p.dates and self.dates is None:
@@ -1054,6 +1158,13 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
     for i, p in enumerate(parsed):
         if not p.words and not p.meta_only:
             continue
+        key = label_field(p.label) if p.label and not p.bullet else None
+        if key:  # a label / value row ("Dates | 06/2023 – present", "Employer | Nexus AI, City")
+            if cur is None or key in cur.labeled or (cur.items or cur.header) and not cur.labeled:
+                cur = _Entry()
+                entries.append(cur)
+            _label_value(cur, key, p)
+            continue
         if p.bullet:
             if cur is None:
                 cur = _Entry()
@@ -1072,6 +1183,9 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
                 if cur.dates is None or not p.dates:
                     cur.absorb(p)
                 continue
+        if cur is not None and cur.labeled and not cur.header:
+            cur.items.append([p.text, p, p.x0, False])  # an unnamed row of a labelled entry
+            continue
         is_head = headerish(i)
         if cur is not None and cur.header and not cur.items and continues_header(cur.header[-1], p):
             prev = cur.header[-1]
@@ -1079,6 +1193,9 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
                 prev.words[:-1] + [_merge_hyphen(prev.words[-1], p.words[0])] + p.words[1:]
             cur.absorb(p)
             continue
+        if not is_head and cur is not None and cur.header and not cur.items and not p.bullet \
+                and all(not h.words for h in cur.header):
+            is_head = True  # a date / location line above the header opened the entry; this line names it
         if not is_head and cur is not None and cur.items and i + 1 < len(parsed):
             nxt = parsed[i + 1]
             if not nxt.bullet and (nxt.dates or nxt.meta_only) and not (cur.dates is None and not cur.header):
@@ -1101,10 +1218,50 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
     out = []
     for e in entries:
         fields = _fields(e, category, title_slots)
+        if e.labeled:
+            fields.update(_labeled_fields(e, category))
         lines_out = [rf.clean_chars(t)[0].strip() for t, *_ in e.items]
         out.append(rf.RawEntry(fields=fields, header="", lines=[x for x in lines_out if x],
                                bullets=any(b for *_, b in e.items)))
     return [e for e in out if e.fields or e.lines]
+
+
+def _label_value(e: _Entry, key: str, p: Parsed) -> None:
+    """Store one label / value row's value in ``e`` (an organisation's trailing "City, Region"
+    going to the location)."""
+    text = rf.clean_chars(p.text)[0].strip()
+    if key == "dates":
+        e.dates = e.dates or p.dates or parse_range(text)
+        e.labeled[key] = text or "dates"
+        return
+    if key == "organization":
+        parts = _line_location(e, [t.strip() for t in text.split(",") if t.strip()])
+        text = ", ".join(parts)
+    e.absorb(p)
+    if text:
+        e.labeled[key] = text
+
+
+def _labeled_fields(e: _Entry, category: str) -> dict[str, str]:
+    """The fields of an entry read from label / value rows, in the section's category's terms."""
+    f = e.labeled
+    out: dict[str, str] = {}
+    if e.location or f.get("location"):
+        out["location"] = e.location or f["location"]
+    if category == "education":
+        head = ", ".join(x for x in (f.get("degree") or f.get("title"), f.get("organization")) if x)
+        parsed = rf.parse_header(head, "education") if head else {}
+        out.update({k: parsed[k] for k in ("degree", "area", "organization") if parsed.get(k)})
+        return out
+    if category == "projects":
+        name = f.get("name") or f.get("title")
+        if name:
+            out["name"] = name
+        return out
+    for k in ("title", "organization"):
+        if f.get(k) or (k == "title" and f.get("degree")):
+            out[k] = f.get(k) or f["degree"]
+    return out
 
 
 def continues_header(h: Parsed, p: Parsed) -> bool:
