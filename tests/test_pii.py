@@ -249,3 +249,36 @@ def test_decimal_metric_values_are_not_phone_numbers():
     for text in ("value: 0.79520857427405", "fp32_alignment 0.8912345678", "12.3456789012 tokens/s"):
         assert scrub(text) == text and not find_pii(text)
     assert scrub("call 070.123.4567") == "call [phone]"
+
+
+@pytest.mark.skipif(not _CASES, reason=f"{_CASES_FILE} is absent")
+def test_written_artifacts_hold_no_shared_pii_case(write_config, tmp_path):
+    """Every shared PII case written into a resume (header, summary, a bullet): the dataset
+    files, the bootstrapped eval sets and the ``preview --json`` export hold none of its
+    ``must_not_contain`` values."""
+    from pipeline.config import load_config
+    from pipeline.dataset import build as dataset
+    from pipeline.resume.ingest import ingest
+    from pipeline.resume.preview import write_json_resume
+
+    repo = Path(__file__).resolve().parents[1]
+    lines = (repo / "data/resume/maya_okonkwo_lindqvist.md").read_text(encoding="utf-8").splitlines()
+    texts = [c["text"] for c in _CASES]
+    at_summary = lines.index("## Summary") + 2
+    at_bullet = next(i for i, line in enumerate(lines) if line.startswith("- Led a team"))
+    lines[at_bullet:at_bullet] = [f"- {t}" for t in texts]
+    lines[at_summary:at_summary] = texts
+    lines[2:2] = texts
+    resume = tmp_path / "resume_with_pii.md"
+    resume.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = load_config(write_config({"resume_path": str(resume), "dataset": {"samples_per_category": 24}}))
+    art = dataset.build(cfg)
+    exported = write_json_resume(ingest(resume), tmp_path / "export" / "resume.json")
+    written = [p for p in [*Path(art.path).rglob("*"), *cfg.path(cfg.evaluation.eval_data_dir).rglob("*"), exported]
+               if p.is_file() and p.suffix in {".jsonl", ".json", ".md", ".txt", ".yaml", ""}]
+    assert len(written) >= 4, written
+    assert cfg.path(cfg.resume_path) == resume
+    assert "Call me at" in ingest(resume).text  # the cases did reach the resume the dataset was built from
+    leaks = [(c["id"], value, str(p)) for p in written for c in _CASES for value in c["must_not_contain"]
+             if value in p.read_text(encoding="utf-8", errors="replace")]
+    assert not leaks, leaks
