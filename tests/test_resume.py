@@ -369,3 +369,24 @@ def test_bad_input_cli_exit_code(tmp_path, capsys):
     assert main(["preview", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.md" in err[0] and "not found" in err[0]
+
+
+def test_unknown_section_titles_are_mapped_by_their_content(tmp_path):
+    """A title no keyword knows ("Toolbox", "Distinctions") gets its category from its lines;
+    prose under an unknown title stays ``character``."""
+    from pipeline.resume.ingest import category_by_content, ingest
+
+    sample = Path(__file__).resolve().parents[1] / "data/resume/maya_okonkwo_lindqvist.md"
+    extra = ("\n## Toolbox\n\n- Languages: Python, Go, Rust, SQL\n- ML: PyTorch, JAX, ONNX Runtime, Triton\n"
+             "\n## Distinctions\n\n- Best Paper Award, Interspeech 2019\n- Wallenberg scholarship for graduate study\n"
+             "\n## Odds and ends\n\nShe once rowed across the Kattegat and still talks about it.\n")
+    resume = tmp_path / "r.md"
+    resume.write_text(sample.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    by_section = {}
+    for fact in ingest(resume).facts:
+        by_section.setdefault(fact.section, set()).add(fact.category)
+    assert by_section["Toolbox"] == {"technical_skills"}
+    assert by_section["Distinctions"] == {"achievements"}
+    assert by_section["Odds and ends"] == {"character"}
+    assert category_by_content([]) is None
+    assert category_by_content(["Led a team of six engineers.", "Shipped the search service."]) is None

@@ -118,6 +118,38 @@ def _is_heading(line: str) -> bool:
             and category_for(text) is not None)
 
 
+_LIST_SPLIT = re.compile(r"\s*[,;|·•]\s*")
+_ACHIEVEMENT_WORDS = re.compile(
+    r"\b(?:award(?:ed)?|prize|winner|won|finalist|medal|scholarship|fellowship|grant(?:ed)?|honou?r(?:ed)?|"
+    r"patent(?:ed)?|certified|certificat\w*|recogni[sz]ed|best paper|dean's list|cum laude)\b", re.IGNORECASE)
+
+
+def category_by_content(lines: list[str]) -> str | None:
+    """A category for a section whose title names none (:func:`category_for` gave None), from its lines.
+
+    ``technical_skills`` when at least 60% of the lines (optionally after a "Label:") are lists
+    of three or more short items (at most four words each) separated by commas, semicolons,
+    pipes or dots; ``achievements`` when at least half of the lines name an award, prize,
+    scholarship, patent or certification. None otherwise (the caller keeps such a section as
+    ``character``, as before). Structured sections (jobs, degrees) are not guessed here: their
+    entries are cut by the reader, which only knows the title.
+    """
+    lines = [x.strip() for x in lines if x and x.strip()]
+    if not lines:
+        return None
+
+    def is_list(line: str) -> bool:
+        body = line.split(":", 1)[1] if ":" in line[:40] else line
+        items = [i for i in _LIST_SPLIT.split(body.strip(" .")) if i]
+        return len(items) >= 3 and all(len(i.split()) <= 4 for i in items)
+
+    if sum(map(is_list, lines)) >= 0.6 * len(lines):
+        return "technical_skills"
+    if sum(bool(_ACHIEVEMENT_WORDS.search(x)) for x in lines) >= 0.5 * len(lines):
+        return "achievements"
+    return None
+
+
 def _about_document(section: rf.RawSection) -> bool:
     words = " ".join([section.title] + [x for e in section.entries for x in [e.header, *e.lines]]).lower()
     return len(set(re.findall(r"[\wé]+", words)) & _DOCUMENT_TERMS) >= 2
@@ -286,6 +318,10 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
             skipped.append(section.title)
             log.info("skipped section %r: it describes the document, not the person", section.title)
             continue
+        if category is None:
+            category = category_by_content([x for e in section.entries for x in (e.header, *e.lines) if x])
+            if category is not None:
+                log.info("section %r: unknown title, mapped to %s by its content", section.title, category)
         category = category or "character"
         title = _clean_value(section.title) or section.title
         emit("")
