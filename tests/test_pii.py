@@ -95,6 +95,8 @@ def test_resume_numbers_survive(text):
     ("mobile 07700 900123", ["900123"]),
     ("Tel. 030 12345678", ["12345678"]),
     ("Tel. 030/90182-0", ["90182"]),
+    ("the Berlin office at Unter den Linden 77, 10117 Berlin, and", ["Linden 77", "10117"]),
+    ("Plaza Mayor 3, 28012 Madrid", ["Mayor 3", "28012"]),
     ("Fon: 0221/987 654 3, Köln", ["987 654"]),
 ])
 def test_more_pii_formats_are_scrubbed(text, secrets):
@@ -112,7 +114,7 @@ def test_more_pii_formats_are_scrubbed(text, secrets):
     "GitHub Actions and Slack integrations", "fixed PR#1234 and issue #55", "Stored on S3 2GB", "H100 80GB",
     "1234567 users", "Patent US 11234567 B2", "Worked at Northwind dot com era startups",
     "Passport to success: mentoring 40 juniors", "rated 4.8/5.0 by 1,200 users", "Top 5% of 3000 applicants",
-    "GPA 3.82/4.00", "from 05/2021 to 012/2022", "scored 0123/4 on the test", "cut cost 030/100 percent",
+    "GPA 3.82/4.00", "from 05/2021 to 012/2022", "Top 5, 12000 Users", "Led Team 6, 2021 Award", "scored 0123/4 on the test", "cut cost 030/100 percent",
 ])
 def test_more_resume_text_survives(text):
     assert scrub(text) == text

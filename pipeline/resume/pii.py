@@ -105,6 +105,14 @@ _EU_STREET = re.compile(
     r"\b[A-ZÅÄÖÜ][\wåäöüß-]{0,40}(?:gatan|vägen|gränd|straße|strasse|str\.|weg|laan|straat|gade|vej)"
     r"\s+\d{1,5}[A-Za-z]?(?:,\s*\d{3}\s?\d{2}\s+[A-ZÅÄÖ][\wåäö]+)?"
 )
+# A continental street without a street-type suffix, known by its shape: capitalised street
+# words, at least two (with "den", "de la", ...), a house number, then a 4-5 digit postcode and a capitalised
+# town ("Unter den Linden 77, 10117 Berlin", "Plaza Mayor 3, 28012 Madrid"). A year is never
+# taken for the postcode.
+_EU_STREET_POSTCODE = re.compile(
+    r"\b(?:[A-ZÀ-ÝÄÖÜ][\w'.-]*\s+(?:(?:den|der|dem|am|an|im|zum|zur|von|de|del|la|le|des|di|da|do)\s+)*){1,4}"
+    r"[A-ZÀ-ÝÄÖÜ][\w'.-]*\s+\d{1,4}[a-zA-Z]?,\s*(?!(?:19|20)\d{2}\b)\d{4,5}\s+[A-ZÀ-ÝÄÖÜ][\w'-]+"
+)
 # Outward code (letters as the Royal Mail allocates them) and inward code, e.g. "SW1A 2AA", "M1 1AE".
 _UK_POSTCODE = re.compile(
     r"(?<![\w/+=.-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?(?!\d[GPT]B\b)\d[ABD-HJLNP-UW-Z]{2}(?![\w/+=-])"
@@ -287,6 +295,7 @@ def _apply(text: str, found: list[str] | None) -> str:
     simple(_STREET, "[address]")
     simple(_ROMANCE_STREET, "[address]")
     simple(_EU_STREET, "[address]")
+    simple(_EU_STREET_POSTCODE, "[address]")
     simple(_SLASH_PHONE, "[phone]", accept=lambda m: _valid_national_number(m.replace("/", " ")))
     text = _phones(text, record)
     simple(_POSTAL, "[address]")
