@@ -529,6 +529,21 @@ def word(person: dict, path: Path) -> list[dict]:
 # was not developed on: a Deedy-resume-like page (narrow LEFT column), a res.cls / "Ivy" article,
 # a "dates first" one-line style, a Word document with a two-column table per entry, and a
 # sans-serif "Org | Title" style with colored small-caps headings.
+def flat_lines(sec: dict, skill, publications, list_env: str = "itemize") -> list[str]:
+    """LaTeX lines of a non-structured section, alike in every style but for two parts:
+    ``skill(label, details)`` gives the lines of one skills row and ``publications(items)`` those
+    of the publications section; a list section is an ``itemize`` (``list_env``), a text section
+    one paragraph."""
+    kind = sec["kind"]
+    if kind == "skills":
+        return [line for label, details in sec["items"] for line in skill(label, details)]
+    if kind == "list":
+        return [itemize([(0, x) for x in sec["items"]], env=list_env)]
+    if kind == "text":
+        return [rf"{esc(sec['text'])}\par"]
+    return publications(sec["items"])
+
+
 def latex_sections(person: dict, sections: list[dict], entry, flat) -> list[str]:
     """Body lines of ``sections``: ``entry(sec, e)`` for every structured entry, ``flat(sec)`` for
     the other sections; each returns a list of LaTeX lines (the heading is the caller's)."""
@@ -672,18 +687,17 @@ def ivy(person: dict) -> tuple[str, list[dict]]:
         return lines + [itemize(bullets_of(e))]
 
     def flat(sec: dict) -> list[str]:
-        kind = sec["kind"]
-        if kind == "skills":
-            return [rf"\textbf{{{esc(label)}:}} {esc(details)}\par" for label, details in sec["items"]]
-        if kind == "list":
-            return [itemize([(0, x) for x in sec["items"]])]
-        if kind == "text":
-            return [rf"{esc(sec['text'])}\par"]
-        items = []
-        for p in sec["items"]:
-            authors, title, venue, _ = pub_parts(p, "month")
-            items.append(rf"\item {esc(authors)}. ``{esc(title)}.'' \textit{{{esc(venue)}}}, {str(p['date'])[:4]}.")
-        return [r"\begin{enumerate}[leftmargin=1.5em,nosep]", *items, r"\end{enumerate}"]
+        def skill(label: str, details: str) -> list[str]:
+            return [rf"\textbf{{{esc(label)}:}} {esc(details)}\par"]
+
+        def publications(items: list[dict]) -> list[str]:
+            lines = []
+            for p in items:
+                authors, title, venue, _ = pub_parts(p, "month")
+                lines.append(rf"\item {esc(authors)}. ``{esc(title)}.'' \textit{{{esc(venue)}}}, {str(p['date'])[:4]}.")
+            return [r"\begin{enumerate}[leftmargin=1.5em,nosep]", *lines, r"\end{enumerate}"]
+
+        return flat_lines(sec, skill, publications)
 
     out = [_IVY_PREAMBLE, r"\begin{document}", r"\begin{center}",
            rf"{{\LARGE\bfseries {esc(person['name'])}\par}}\vspace{{3pt}}",
@@ -728,15 +742,14 @@ def dates_first(person: dict) -> tuple[str, list[dict]]:
         return lines + [itemize(bullets_of(e))]
 
     def flat(sec: dict) -> list[str]:
-        kind = sec["kind"]
-        if kind == "skills":
-            return [rf"\textbf{{{esc(label)}}}\quad {esc(details)}\par" for label, details in sec["items"]]
-        if kind == "list":
-            return [itemize([(0, x) for x in sec["items"]])]
-        if kind == "text":
-            return [rf"{esc(sec['text'])}\par"]
-        return [rf"\dated{{{str(p['date'])[:4]}}}{{{esc(', '.join(p['authors']))}. \textit{{{esc(p['title'])}}}. "
-                rf"{esc(p['venue'])}.}}" for p in sec["items"]]
+        def skill(label: str, details: str) -> list[str]:
+            return [rf"\textbf{{{esc(label)}}}\quad {esc(details)}\par"]
+
+        def publications(items: list[dict]) -> list[str]:
+            return [rf"\dated{{{str(p['date'])[:4]}}}{{{esc(', '.join(p['authors']))}. \textit{{{esc(p['title'])}}}. "
+                    rf"{esc(p['venue'])}.}}" for p in items]
+
+        return flat_lines(sec, skill, publications)
 
     out = [_DATES_FIRST_PREAMBLE, r"\begin{document}", rf"{{\huge {esc(person['name'])}\par}}\vspace{{2pt}}",
            rf"{{\itshape {esc(person['headline'])}\par}}\vspace{{2pt}}",
@@ -784,16 +797,15 @@ def modern(person: dict) -> tuple[str, list[dict]]:
         return lines + [itemize(bullets_of(e))]
 
     def flat(sec: dict) -> list[str]:
-        kind = sec["kind"]
-        if kind == "skills":
-            return [rf"\textbf{{{esc(label)}}} | {esc(details)}\par" for label, details in sec["items"]]
-        if kind == "list":
-            return [itemize([(0, x) for x in sec["items"]])]
-        if kind == "text":
-            return [rf"{esc(sec['text'])}\par"]
-        return [rf"\par\vspace{{2pt}}\textbf{{{esc(p['title'])}}}\hfill{{\color{{muted}}{str(p['date'])[:7]}}}\par"
-                rf"{{\small {esc(', '.join(p['authors']))} | \textit{{{esc(p['venue'])}}}\par}}"
-                for p in sec["items"]]
+        def skill(label: str, details: str) -> list[str]:
+            return [rf"\textbf{{{esc(label)}}} | {esc(details)}\par"]
+
+        def publications(items: list[dict]) -> list[str]:
+            return [rf"\par\vspace{{2pt}}\textbf{{{esc(p['title'])}}}\hfill{{\color{{muted}}{str(p['date'])[:7]}}}\par"
+                    rf"{{\small {esc(', '.join(p['authors']))} | \textit{{{esc(p['venue'])}}}\par}}"
+                    for p in items]
+
+        return flat_lines(sec, skill, publications)
 
     out = [_MODERN_PREAMBLE, r"\begin{document}",
            rf"{{\fontsize{{28pt}}{{32pt}}\selectfont\bfseries {esc(person['name'])}\par}}\vspace{{2pt}}",
@@ -947,15 +959,14 @@ def timeline(person: dict) -> tuple[str, list[dict]]:
         return [rf"\tlentry{{{esc(when)}}}{{" + "\n".join(body) + "}"]
 
     def flat(sec: dict) -> list[str]:
-        kind = sec["kind"]
-        if kind == "skills":
-            return [rf"\textbf{{{esc(label)}}}: {esc(details)}\par" for label, details in sec["items"]]
-        if kind == "list":
-            return [itemize([(0, x) for x in sec["items"]])]
-        if kind == "text":
-            return [rf"{esc(sec['text'])}\par"]
-        return [rf"\tlentry{{{str(p['date'])[:4]}}}{{\textbf{{{esc(p['title'])}}}\par "
-                rf"{esc(', '.join(p['authors']))}. \textit{{{esc(p['venue'])}}}.\par}}" for p in sec["items"]]
+        def skill(label: str, details: str) -> list[str]:
+            return [rf"\textbf{{{esc(label)}}}: {esc(details)}\par"]
+
+        def publications(items: list[dict]) -> list[str]:
+            return [rf"\tlentry{{{str(p['date'])[:4]}}}{{\textbf{{{esc(p['title'])}}}\par "
+                    rf"{esc(', '.join(p['authors']))}. \textit{{{esc(p['venue'])}}}.\par}}" for p in items]
+
+        return flat_lines(sec, skill, publications)
 
     out = [_TIMELINE_PREAMBLE, r"\begin{document}", rf"{{\fontsize{{24pt}}{{28pt}}\selectfont\bfseries "
            rf"{esc(person['name'])}\par}}\vspace{{3pt}}", rf"{{\large {esc(person['headline'])}\par}}\vspace{{3pt}}",
@@ -1166,15 +1177,14 @@ def centered(person: dict) -> tuple[str, list[dict]]:
         return lines + [itemize(bullets_of(e))]
 
     def flat(sec: dict) -> list[str]:
-        kind = sec["kind"]
-        if kind == "skills":
-            return [rf"{{\centering\textbf{{{esc(label)}}}: {esc(details)}\par}}" for label, details in sec["items"]]
-        if kind == "list":
-            return [itemize([(0, x) for x in sec["items"]])]
-        if kind == "text":
-            return [rf"{esc(sec['text'])}\par"]
-        return [itemize([(0, f"{', '.join(p['authors'])}. \"{p['title']}\". {p['venue']}, {str(p['date'])[:4]}.")
-                         for p in sec["items"]])]
+        def skill(label: str, details: str) -> list[str]:
+            return [rf"{{\centering\textbf{{{esc(label)}}}: {esc(details)}\par}}"]
+
+        def publications(items: list[dict]) -> list[str]:
+            return [itemize([(0, f"{', '.join(p['authors'])}. \"{p['title']}\". {p['venue']}, {str(p['date'])[:4]}.")
+                             for p in items])]
+
+        return flat_lines(sec, skill, publications)
 
     out = [_CENTERED_PREAMBLE, r"\begin{document}", r"\begin{center}",
            rf"{{\fontsize{{26pt}}{{30pt}}\selectfont {esc(person['name'])}\par}}\vspace{{4pt}}",
