@@ -4,7 +4,7 @@ Run: ``python benchmarks/layout_bench.py [--only jake] [--details]``
 
 Ingests every PDF of ``data/layouts/pdf/`` (moderncv classic and banking, a Jake's-resume-like
 one-column page, AltaCV-like two columns, Awesome-CV-like, a Word export; each for John Doe
-and for Maya) plus the two RenderCV PDFs in ``../shared/resumes`` (skipped, with a note, when
+and for Maya; the Word layouts' ``.docx`` sources too, as ``<stem>.docx``) plus the two RenderCV PDFs in ``../shared/resumes`` (skipped, with a note, when
 that folder is absent), groups the facts into entries with :func:`pipeline.resume.preview.entries`
 and matches them with ``data/layouts/truth/*.json`` (written by ``data/layouts/make_sources.py``).
 
@@ -116,7 +116,7 @@ def _publications(resume: Resume, truth: dict) -> dict:
 
 
 def evaluate(pdf: Path, truth: dict, details: bool = False) -> dict:
-    """Ingest ``pdf`` and score it against ``truth`` (one layout's row of the report)."""
+    """Ingest ``pdf`` (a PDF or a .docx) and score it against ``truth`` (one layout's row of the report)."""
     start = time.perf_counter()
     resume = ingest(pdf)
     seconds = time.perf_counter() - start
@@ -155,7 +155,8 @@ def evaluate(pdf: Path, truth: dict, details: bool = False) -> dict:
 
 
 def corpus(only: str | None = None) -> tuple[list[tuple[str, Path, dict]], list[str]]:
-    """(name, pdf, truth) for every truth file, and notes on what was skipped."""
+    """(name, file, truth) for every truth file (its PDF, and for a Word layout its .docx source
+    too, named ``<stem>.docx``), and notes on what was skipped."""
     items, notes = [], []
     for path in sorted((LAYOUTS / "truth").glob("*.json")):
         truth = json.loads(path.read_text(encoding="utf-8"))
@@ -169,6 +170,8 @@ def corpus(only: str | None = None) -> tuple[list[tuple[str, Path, dict]], list[
         else:
             pdf = LAYOUTS / truth["pdf"]
         items.append((path.stem, pdf, truth))
+        if truth["source"].endswith(".docx"):  # a Word layout: its .docx is read too (python-docx)
+            items.append((f"{path.stem}.docx", LAYOUTS / truth["source"], truth))
     return items, notes
 
 

@@ -1,4 +1,5 @@
-"""The package layout: no import cycle in ``pipeline/``, and every stage imports only downstream.
+"""The package layout: no import cycle in ``pipeline/``, and every stage imports only downstream
+(the layout-aware PDF reader's modules too, in their own order).
 
 Run with ``pytest tests/test_layout.py``. Imports are read with :mod:`ast` (module level and
 inside functions alike, so a lazy import cannot hide a cycle); nothing is imported.
@@ -18,6 +19,11 @@ LAYERS = {
     "errors": 0, "config": 0, "metrics": 0, "cache": 0, "embedded": 1,
     "resume": 2, "dataset": 3, "train": 4, "onnx": 5, "chain": 6, "harness": 7, "publish": 8, "__main__": 9,
 }
+
+# Modules of the layout-aware PDF reader (pipeline/resume/layout/), lowest first: each imports
+# only modules before it, never the package itself (its __init__ re-exports from them).
+LAYOUT_READER = "pipeline.resume.layout"
+LAYOUT_ORDER = ["dates", "words", "parse", "headings", "columns", "publications", "entries", "reader"]
 
 
 def _module_name(path: Path) -> str:
@@ -106,3 +112,13 @@ def test_stages_import_only_downstream():
                  for mod, deps in sorted(_graph().items()) if mod != "pipeline"
                  for dep in sorted(deps) if _layer(dep) > _layer(mod)]
     assert not offenders, "upstream imports:\n" + "\n".join(offenders)
+
+
+def test_layout_reader_modules_import_only_lower_ones():
+    graph = _graph()
+    rank = {f"{LAYOUT_READER}.{m}": i for i, m in enumerate(LAYOUT_ORDER)}
+    found = {m for m in graph if m.startswith(LAYOUT_READER + ".")}
+    assert found == set(rank), f"list every module of pipeline/resume/layout/ in LAYOUT_ORDER: {sorted(found)}"
+    offenders = [f"{mod} imports {dep}" for mod, i in sorted(rank.items()) for dep in sorted(graph[mod])
+                 if dep == LAYOUT_READER or rank.get(dep, -1) >= i]
+    assert not offenders, "layout modules importing a higher one:\n" + "\n".join(offenders)

@@ -3,7 +3,8 @@
 Run with ``pytest tests/test_layout_corpus.py``. The two shared RenderCV PDFs must give every
 entry right (organization, title or degree, start, end, bullet count). The corpus layouts made
 here (moderncv classic/banking, Jake's-resume-like, AltaCV-like, Awesome-CV-like, a Word export,
-and the five added in session 8: Deedy-like, Ivy-like, dates-first, a Word table, a modern sans)
+the five added in session 8: Deedy-like, Ivy-like, dates-first, a Word table, a modern sans, and
+the held-out sets after them; also the Word layouts' .docx sources, read as Word documents)
 must reach the 95% target with the layout-aware PDF reader of issue #13; those named in
 ``BELOW_TARGET`` are strict xfails (the day one reaches the target the xfail fails, and its name
 must go).
@@ -37,6 +38,9 @@ def test_shared_pdfs_give_every_entry_right(shared_dir, load_benchmark, name):
 
 
 CORPUS = sorted(p.stem for p in (LAYOUTS / "pdf").glob("*.pdf"))
+# The Word layouts' .docx sources, read by pipeline/resume/docx_reader.py: rows "<stem>.docx".
+CORPUS += sorted(f"{p.stem}.docx" for p in (LAYOUTS / "truth").glob("*.json")
+                 if json.loads(p.read_text(encoding="utf-8")).get("source", "").endswith(".docx"))
 
 
 # Layouts still below the target with the layout-aware reader (pipeline/resume/layout.py): strict
@@ -46,12 +50,16 @@ CORPUS = sorted(p.stem for p in (LAYOUTS / "pdf").glob("*.pdf"))
 # europass_like, word_bullets, centered) was measured with the reader unchanged; those below the
 # target are listed (docs/experiments.md, "Second held-out set (session 8)").
 # After the second held-out set (docs/experiments.md) all four reach it and are development layouts.
-BELOW_TARGET: set[str] = set()
+# The third held-out set (session 9: twoline_dates, title_paren, right_sidebar, word_header_table,
+# and the Word layouts' .docx sources) was measured before any reader change (docs/experiments.md,
+# "Third held-out set"); all reach the target since, except the PDF export of a Word document
+# whose entries are rows of a ruled table with a header row.
+BELOW_TARGET: set[str] = {"word_header_table-john_doe", "word_header_table-maya"}
 
 
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="issue #13: below the 0.95 target"))
     if n in BELOW_TARGET else n for n in CORPUS])
 def test_corpus_layout_reaches_the_target(load_benchmark, name):
-    result = load_benchmark("layout_bench").run(only=name)["layouts"][name]
+    result = load_benchmark("layout_bench").run(only=name.removesuffix(".docx"))["layouts"][name]
     assert result["all_right"] >= TARGET, result

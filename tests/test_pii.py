@@ -57,7 +57,7 @@ def test_pii_formats_are_scrubbed(text, secret):
     "Sept 2018 – May 2023", "2021-03 – present", "2014-08 - 2016-06", "2013-12-01", "GPA 3.97/4.00",
     "99.97% uptime", "cited 340+ times", "2M+ requests", "1,300+ teams", "US Patent 11,234,567",
     "doi 10.1234/neurips.2023.1234", "Dean's List 2019 2020 2021", "Node.js and scikit-learn",
-    "latency of 12 ms on 3 cores", "0.91 macro F1",
+    "latency of 12 ms on 3 cores", "0.91 macro F1", "NeurIPS 2023 (2023).", "Best Paper (2019) 2020",
 ])
 def test_resume_numbers_survive(text):
     assert scrub(text) == text

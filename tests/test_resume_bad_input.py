@@ -97,11 +97,11 @@ _CASES = {
     "json_date_float": ("cv.json", _json(startDate=2021.5),
                         ["work[0].startDate: expected a date as text", "2021.5"]),
     "json_skill_numbers": ("cv.json", _json().replace('{"name": "Python", "keywords": ["pandas"]}',
-                                                      '{"name": 123, "keywords": [1, 2]}'),
+                                                      '{"name": 123, "keywords": ["pandas"]}'),
                            ["skills[0].name: expected text, got a number (123)"]),
-    "json_skill_keyword_numbers": ("cv.json", _json().replace('"keywords": ["pandas"]', '"keywords": [1, 2]'),
+    "json_skill_keyword_numbers": ("cv.json", _json().replace('"keywords": ["pandas"]', '"keywords": [1, "pandas"]'),
                                    ["skills[0].keywords[0]: expected text, got a number (1)"]),
-    "json_highlight_number": ("cv.json", _json(highlights=[42, None]),
+    "json_highlight_number": ("cv.json", _json(highlights=[42, "Cut latency by 40%"]),
                               ["work[0].highlights[0]: expected text, got a number (42)"]),
     "json_highlight_null": ("cv.json", _json(highlights=["Built it", None]),
                             ["work[0].highlights[1]: expected text, got null"]),
@@ -115,6 +115,18 @@ _CASES = {
                             ["work[0]", "'work' must be a list of objects"]),
     "json_huge_int": ("cv.json", '{"basics": {"name": "A"}, "work": [{"name": ' + "9" * 5000 + "}]}",
                       ["unreadable JSON value"]),
+    "json_highlights_string": ("cv.json", _json(highlights="Built the fleet planner"),
+                               ["work[0].highlights: expected a list of text, got text",
+                                'e.g. ["Built the fleet planner"]']),
+    "json_date_words": ("cv.json", _json(startDate="sometime"),
+                        ['work[0].startDate: "sometime" is not a date', "YYYY-MM"]),
+    "json_date_month_13": ("cv.json", _json(startDate="2021-13"), ['"2021-13" is not a date']),
+    "json_end_before_start": ("cv.json", _json(startDate="2021-03", endDate="2019-01"),
+                              ['work[0].endDate: "2019-01" is before startDate "2021-03"', "swap"]),
+    "yaml_end_before_start": ("cv.yaml", _ENTRY.replace("end_date: present", "end_date: 2020-01") + _HIGHLIGHTS,
+                              ["cv.sections.experience[0].end_date", "is before start_date"]),
+    "yaml_highlights_string": ("cv.yaml", _ENTRY + "        highlights: Built the robot fleet planner\n",
+                               ["cv.sections.experience[0].highlights: expected a list of text, got text"]),
     "json_too_many_values": ("cv.json", _json(highlights=["x"] * 30_000), ["more than 20000 values"]),
 }
 
@@ -184,3 +196,42 @@ def test_json_resume_integer_years_and_nulls_are_fine(tmp_path):
 def test_shared_samples_still_ingest(shared_dir):
     for name in ("john_doe_classic.rendercv.yaml", "richard_hendriks.resume.json"):
         assert len(ingest(shared_dir / "resumes" / name).facts) > 10
+
+
+def test_every_wrong_field_is_reported_at_once(tmp_path):
+    """Three mistakes in three places: one error that names all three, each with its key path."""
+    data = json.loads(_json(highlights="Built the fleet planner", startDate="sometime"))
+    data["education"] = [{"institution": "KTH", "studyType": "MSc", "startDate": "2019", "endDate": "2017"}]
+    path = tmp_path / "cv.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ResumeError) as err:
+        ingest(path)
+    first, *rest = str(err.value).splitlines()
+    assert str(path) in first and "3 fields to fix" in first, first
+    assert [line.split(":")[0].strip() for line in rest] == ["work[0].startDate", "work[0].highlights",
+                                                             "education[0].endDate"], rest
+
+
+def test_many_wrong_fields_are_counted_not_all_listed(tmp_path):
+    path = tmp_path / "cv.json"
+    path.write_text(_json(highlights=list(range(30))), encoding="utf-8")
+    with pytest.raises(ResumeError) as err:
+        ingest(path)
+    lines = str(err.value).splitlines()
+    assert "30 fields to fix" in lines[0] and lines[-1].strip() == "... and 10 more", lines
+    assert len(lines) == 22
+
+
+def test_cli_reports_every_field_and_exits_2(tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    resume = tmp_path / "cv.json"
+    resume.write_text(_json(highlights=[1, 2], endDate="later"), encoding="utf-8")
+    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    raw["resume_path"] = str(resume)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["preview", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "3 fields to fix" in err and "work[0].endDate" in err and "work[0].highlights[1]" in err, err
+    assert "Traceback" not in err

@@ -108,7 +108,10 @@ def truth(person: dict, layout: str, source: str, pdf: str, sections: list[dict]
                                 "end": str(e.get("end", "")), "bullets": n})
         else:
             items = 1 if kind == "text" else len(sec["items"])
-            flat.append({"title": sec["title"], "category": FLAT[kind], "items": items})
+            category = FLAT[kind]
+            if re.fullmatch(r"recommendations?|references?|testimonials?", sec["title"], re.IGNORECASE):
+                category = "recommendations"  # quotes about the person, not achievements of theirs
+            flat.append({"title": sec["title"], "category": category, "items": items})
             if kind == "publications":
                 for p in sec["items"]:
                     pubs.append({"title": p["title"], "venue": p["venue"], "year": str(p["date"])[:4],
@@ -1196,15 +1199,283 @@ def centered(person: dict) -> tuple[str, list[dict]]:
     return "\n".join(out) + "\n", person["sections"]
 
 
+# ---------------------------------------------------------------- third held-out set (session 9)
+# Four styles made from the faults a new user's own layouts showed (docs/experiments.md, "A new
+# user's own layouts"), written and measured before any reader change: dates over two lines in a
+# left cell, "Title (dates)" over an italic "Company, City", a right-hand sidebar with a Contact
+# block and plain (unbulleted) education details, and a Word document with one table per section
+# whose first row is a header (Period | Employer | Role | Highlights).
+_TWOLINE_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage{charter}
+\usepackage[margin=2cm]{geometry}
+\usepackage{array}
+\usepackage{titlesec}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\titleformat{\section}{\large\scshape}{}{0em}{}[\titlerule]
+\titlespacing{\section}{0pt}{10pt}{5pt}
+\setlist[itemize]{leftmargin=1.2em,nosep,topsep=1pt}
+\newlength{\datecol}
+\setlength{\datecol}{2.4cm}
+\newcommand{\twoline}[3]{\par\vspace{5pt}\noindent\begin{tabular}{@{}>{\raggedright\small}p{\datecol}@{\hspace{10pt}}
+  p{\dimexpr\linewidth-\datecol-10pt\relax}@{}}#1&#2\\[-2pt]\end{tabular}\par#3}
+"""
+
+
+def twoline_dates(person: dict) -> tuple[str, list[dict]]:
+    """Dates over TWO lines in a narrow left cell ("Apr 2019" / "– Present"), beside them
+    "**Title**" over "Company, City" (education "**Degree in Area**" over the institution),
+    bullets full width below; Charter, small-caps headings over a rule."""
+    def when(e: dict) -> str:
+        start, end = date_text(e.get("start"), "mon"), date_text(e.get("end"), "mon")
+        return esc(start) + (rf"\newline -- {esc(end)}" if end else "")
+
+    def entry(sec: dict, e: dict) -> list[str]:
+        if sec["kind"] == "projects":
+            right = rf"\textbf{{{esc(e['name'])}}}"
+        else:
+            place = e["organization"] + (f", {e['location']}" if e.get("location") else "")
+            right = rf"\textbf{{{esc(what(sec, e))}}}\newline {esc(place)}"
+        body = (rf"{esc(e['summary'])}\par" if e.get("summary") else "") + itemize(bullets_of(e))
+        return [rf"\twoline{{{when(e)}}}{{{right}}}{{{body}}}"]
+
+    def flat(sec: dict) -> list[str]:
+        def skill(label: str, details: str) -> list[str]:
+            return [rf"\twoline{{\textbf{{{esc(label)}}}}}{{{esc(details)}}}{{}}"]
+
+        def publications(items: list[dict]) -> list[str]:
+            return [rf"\twoline{{{date_text(str(p['date']), 'mon')}}}{{\textbf{{{esc(p['title'])}}}\newline "
+                    rf"{esc(', '.join(p['authors']))}\newline \textit{{{esc(p['venue'])}}}}}{{}}" for p in items]
+
+        return flat_lines(sec, skill, publications)
+
+    out = [_TWOLINE_PREAMBLE, r"\begin{document}", rf"{{\LARGE\bfseries {esc(person['name'])}\par}}\vspace{{2pt}}",
+           rf"{esc(person['headline'])}\par\vspace{{2pt}}",
+           rf"{{\small {esc(person['email'])} | {esc(person['phone'])} | {esc(person['location'])} | "
+           rf"{esc(person['website'])}\par}}"]
+    out += latex_sections(person, person["sections"], entry, flat)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+_TITLE_PAREN_PREAMBLE = r"""\documentclass[11pt,letterpaper]{article}
+\usepackage[T1]{fontenc}
+\usepackage{libertine}
+\usepackage[margin=0.8in]{geometry}
+\usepackage{titlesec}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\titleformat{\section}{\bfseries\MakeUppercase}{}{0em}{}[\vspace{-4pt}\rule{\linewidth}{0.6pt}]
+\titlespacing{\section}{0pt}{9pt}{4pt}
+\setlist[itemize]{leftmargin=1.5em,nosep,topsep=1pt}
+"""
+
+
+def title_paren(person: dict) -> tuple[str, list[dict]]:
+    """"**Title** (April 2019 – Present)" on one line, the dates in parentheses right after the
+    title, then "*Company, City*" in italics on the next line (education "**Degree in Area**
+    (dates)" over "*Institution, City*"; projects "**Name** (2022)"); Linux Libertine, bold
+    capital headings over a rule."""
+    def entry(sec: dict, e: dict) -> list[str]:
+        dates = esc(date_range(e, "month", " – "))
+        if sec["kind"] == "projects":
+            lines = [rf"\par\vspace{{4pt}}\textbf{{{esc(e['name'])}}} ({dates})\par"]
+        else:
+            place = e["organization"] + (f", {e['location']}" if e.get("location") else "")
+            lines = [rf"\par\vspace{{4pt}}\textbf{{{esc(what(sec, e))}}} ({dates})\par", rf"\textit{{{esc(place)}}}\par"]
+        if e.get("summary"):
+            lines.append(rf"{esc(e['summary'])}\par")
+        return lines + [itemize(bullets_of(e))]
+
+    def flat(sec: dict) -> list[str]:
+        def skill(label: str, details: str) -> list[str]:
+            return [rf"\textbf{{{esc(label)}:}} {esc(details)}\par"]
+
+        def publications(items: list[dict]) -> list[str]:
+            return [itemize([(0, f"{', '.join(p['authors'])}. {p['title']}. {p['venue']} ({str(p['date'])[:4]}).")
+                             for p in items])]
+
+        return flat_lines(sec, skill, publications)
+
+    out = [_TITLE_PAREN_PREAMBLE, r"\begin{document}", rf"{{\Large\bfseries {esc(person['name'])}\par}}",
+           rf"{esc(person['location'])} | {esc(person['phone'])} | {esc(person['email'])} | {esc(person['website'])}\par"]
+    out += latex_sections(person, person["sections"], entry, flat)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n", person["sections"]
+
+
+_SIDEBAR_PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage[default]{sourcesanspro}
+\usepackage[margin=1.4cm]{geometry}
+\usepackage{paracol}
+\usepackage{xcolor}
+\usepackage{enumitem}
+\usepackage[hidelinks]{hyperref}
+\pagestyle{empty}
+\setlength{\parindent}{0pt}
+\definecolor{side}{HTML}{3B5B7A}
+\definecolor{grey}{HTML}{6A6A6A}
+\setlist[itemize]{leftmargin=1.1em,nosep,topsep=1pt}
+\newcommand{\mainsection}[1]{\par\vspace{8pt}{\color{side}\large\bfseries #1\par}\vspace{3pt}}
+\newcommand{\sidesection}[1]{\par\vspace{8pt}{\color{side}\bfseries\MakeUppercase{#1}\par}\vspace{2pt}}
+\columnratio{0.66}
+\setlength{\columnsep}{1.6em}
+"""
+
+
+def right_sidebar(person: dict) -> tuple[str, list[dict]]:
+    """A wide main column on the left (name, headline, then the structured sections) and a
+    narrow right sidebar (paracol) holding a CONTACT block (one item per line, no heading
+    category), the summary, skills, lists and publications. Entries: a bold organization,
+    then "Title" with the dates right-aligned, then bullets; education details are PLAIN
+    lines (no bullet glyph): "GPA: 3.97/4.00". Source Sans Pro."""
+    main_kinds = {"work", "education", "projects", "leadership", "military"}
+    out = [_SIDEBAR_PREAMBLE, r"\begin{document}", r"\begin{paracol}{2}",
+           rf"{{\fontsize{{24pt}}{{28pt}}\selectfont\bfseries {esc(person['name'])}\par}}\vspace{{2pt}}",
+           rf"{{\large\color{{grey}}{esc(person['headline'])}\par}}"]
+    main = [s for s in person["sections"] if s["kind"] in main_kinds]
+    side = [s for s in person["sections"] if s["kind"] not in main_kinds]
+    for sec in main:
+        out.append(rf"\mainsection{{{esc(sec['title'])}}}")
+        for e in sec["entries"]:
+            dates = esc(date_range(e, "mon", " – "))
+            if sec["kind"] == "projects":
+                out.append(rf"\par\vspace{{4pt}}\textbf{{{esc(e['name'])}}}\hfill{{\color{{grey}}{dates}}}\par")
+            else:
+                out.append(rf"\par\vspace{{4pt}}\textbf{{{esc(e['organization'])}}}\par")
+                out.append(rf"{esc(what(sec, e))}\hfill{{\color{{grey}}{dates}}}\par")
+            if e.get("summary"):
+                out.append(rf"{esc(e['summary'])}\par")
+            if sec["kind"] == "education":
+                out += [rf"{{\small {esc(text)}\par}}" for _, text in bullets_of(e)]
+            else:
+                out.append(itemize(bullets_of(e)))
+    out += [r"\switchcolumn", r"\sidesection{Contact}",
+            *(rf"{{\small {esc(person[k])}\par}}" for k in ("email", "phone", "location", "website"))]
+    for sec in side:
+        out.append(rf"\sidesection{{{esc(sec['title'])}}}")
+        kind = sec["kind"]
+        if kind == "skills":
+            out += [rf"{{\small\textbf{{{esc(label)}}}\par {esc(details)}\par}}\vspace{{2pt}}"
+                    for label, details in sec["items"]]
+        elif kind == "list":
+            out.append(r"{\small " + itemize([(0, x) for x in sec["items"]]) + "}")
+        elif kind == "text":
+            out.append(rf"{{\small {esc(sec['text'])}\par}}")
+        else:
+            out += [rf"{{\small\textbf{{{esc(p['title'])}}}\par {esc(', '.join(p['authors']))}\par "
+                    rf"\textit{{{esc(p['venue'])}}}, {str(p['date'])[:4]}\par}}\vspace{{3pt}}" for p in sec["items"]]
+    out += [r"\end{paracol}", r"\end{document}"]
+    return "\n".join(out) + "\n", main + side
+
+
+def word_header_table(person: dict, path: Path) -> list[dict]:
+    """A Word resume with ONE bordered table per section whose first row is a bold header:
+    work and leadership "Period | Employer | Role | Highlights", education "Period | Institution
+    | Degree | Details", military "Period | Unit | Rank / role | Highlights", projects "Year |
+    Project | Highlights", publications "Year | Title | Authors | Venue"; the highlights are
+    List Bullet paragraphs inside the cell; skills, lists and the summary are paragraphs
+    (Carlito, the Calibri metric clone). Exported with LibreOffice."""
+    import docx
+    from docx.shared import Cm, Pt
+
+    document = docx.Document()
+    core = document.core_properties
+    core.author, core.title = person["name"], f"{person['name']} - CV"
+    section = document.sections[0]
+    section.left_margin = section.right_margin = Cm(1.6)
+    section.top_margin = section.bottom_margin = Cm(1.5)
+    width = section.page_width - section.left_margin - section.right_margin
+    for style in ("Normal", "List Bullet", "Title", "Heading 1"):
+        document.styles[style].font.name = "Carlito"
+    document.styles["Normal"].font.size = Pt(10)
+    document.styles["Normal"].paragraph_format.space_after = Pt(0)
+
+    heads = {"work": ("Period", "Employer", "Role", "Highlights"),
+             "leadership": ("Period", "Organisation", "Role", "Highlights"),
+             "military": ("Period", "Unit", "Rank / role", "Highlights"),
+             "education": ("Period", "Institution", "Degree", "Details"),
+             "projects": ("Year", "Project", "Highlights"),
+             "publications": ("Year", "Title", "Authors", "Venue")}
+    shares = {4: (0.16, 0.22, 0.22, 0.40), 3: (0.12, 0.25, 0.63)}
+
+    def table(kind: str, rows: list[list]):
+        cols = heads[kind]
+        t = document.add_table(rows=1 + len(rows), cols=len(cols))
+        t.style, t.autofit = "Table Grid", False
+        for i, share in enumerate(shares[len(cols)]):
+            t.columns[i].width = int(width * share)
+            for cell in t.columns[i].cells:
+                cell.width = int(width * share)
+        for cell, text in zip(t.rows[0].cells, cols, strict=True):
+            cell.paragraphs[0].add_run(text).bold = True
+        for r, values in enumerate(rows, start=1):
+            for cell, value in zip(t.rows[r].cells, values, strict=True):
+                if isinstance(value, list):  # bullets
+                    for i, (_depth, text) in enumerate(value):
+                        par = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
+                        par.style = document.styles["List Bullet"]
+                        par.add_run(text)
+                else:
+                    cell.paragraphs[0].add_run(value)
+        document.add_paragraph()
+
+    title = document.add_paragraph()
+    run = title.add_run(person["name"])
+    run.bold, run.font.size = True, Pt(20)
+    document.add_paragraph(person["headline"])
+    document.add_paragraph(f"{person['email']} · {person['phone']} · {person['location']} · {person['website']}")
+    for sec in person["sections"]:
+        kind = sec["kind"]
+        document.add_heading(sec["title"], level=1)
+        if kind in STRUCTURED:
+            rows = []
+            for e in sec["entries"]:
+                items = ([(0, e["summary"])] if e.get("summary") else []) + bullets_of(e)
+                when = date_range(e, "mon", " – ")
+                if kind == "projects":
+                    rows.append([when, e["name"], items])
+                else:
+                    place = e["organization"] + (f", {e['location']}" if e.get("location") else "")
+                    rows.append([when, place, what(sec, e), items])
+            table(kind, rows)
+        elif kind == "skills":
+            for label, details in sec["items"]:
+                par = document.add_paragraph()
+                par.add_run(f"{label}: ").bold = True
+                par.add_run(details)
+        elif kind == "list":
+            for x in sec["items"]:
+                document.add_paragraph(x, style="List Bullet")
+        elif kind == "text":
+            document.add_paragraph(sec["text"])
+        elif kind == "publications":
+            table(kind, [[str(p["date"])[:4], p["title"], ", ".join(p["authors"]), p["venue"]]
+                         for p in sec["items"]])
+    document.save(str(path))
+    return person["sections"]
+
+
 HELD_OUT_TEX = {"deedy_like": deedy, "ivy_like": ivy, "dates_first": dates_first, "modern_sans": modern,
-                "timeline": timeline, "europass_like": europass, "centered": centered}
+                "timeline": timeline, "europass_like": europass, "centered": centered,
+                "twoline_dates": twoline_dates, "title_paren": title_paren, "right_sidebar": right_sidebar}
 
 
 # ---------------------------------------------------------------- driver
 LAYOUTS = ("moderncv_classic", "moderncv_banking", "jake", "altacv_like", "awesome_like", "word",
            "deedy_like", "ivy_like", "dates_first", "word_table", "modern_sans",  # held out, then developed on
-           "timeline", "europass_like", "word_bullets", "centered")  # second held-out set (session 8)
-WORD_LAYOUTS = {"word": word, "word_table": word_table, "word_bullets": word_bullets}
+           "timeline", "europass_like", "word_bullets", "centered",  # second held-out set (session 8)
+           "twoline_dates", "title_paren", "right_sidebar", "word_header_table")  # third held-out set (session 9)
+WORD_LAYOUTS = {"word": word, "word_table": word_table, "word_bullets": word_bullets,
+                "word_header_table": word_header_table}
 PEOPLE = ("john_doe", "maya")
 
 

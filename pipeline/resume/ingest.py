@@ -35,6 +35,7 @@ from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
 from pipeline.resume import layout
 from pipeline.resume import structured as rs
+from pipeline.resume.docx_reader import read_docx_structure
 from pipeline.resume.pii import scrub
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,9 @@ def _drop_author_list(line: str, owner: re.Pattern) -> str:
     return f"{head} {tail}".strip() if head and tail else (head or tail).strip()
 
 
+_LEADING_YEAR = re.compile(r"^\((\d{4}[a-z]?)\)[.,:]?\s+(.+)$")
+
+
 def publication_lines(lines: list[str], person: str | None, anywhere: bool = False) -> list[str]:
     """One line per publication: title plus venue and date, without co-authors or the DOI.
 
@@ -256,15 +260,19 @@ def publication_lines(lines: list[str], person: str | None, anywhere: bool = Fal
     ``person`` is dropped (also when it trails the title) and a DOI line's remainder is joined
     to the title before it. Lines of other shapes pass unchanged.
 
-    ``anywhere`` (the PDF reader, whose items hold a publication's 2-3 lines joined): the
-    author list naming ``person`` (full name or initial and last name, any case) is dropped
-    wherever it sits in the item, and so is a DOI.
+    ``anywhere`` (the PDF and Word readers, whose items hold a publication's 2-3 lines joined):
+    the author list naming ``person`` (full name or initial and last name, any case) is dropped
+    wherever it sits in the item, and so is a DOI; a year left in front ("(2023). Title.
+    Venue.", from "Authors (2023). Title. Venue.") moves behind the paper ("Title. Venue (2023)").
     """
     if not person:
         return lines
     if anywhere:
         owner = _owner_pattern(person)
         cleaned = [" ".join(_drop_author_list(_DOI_ANY.sub(" ", x), owner).split()) for x in lines]
+        # "Authors (2023). Title. Venue." leaves "(2023). Title. Venue.": the year goes after the paper
+        cleaned = [f"{m.group(2).rstrip('.')} ({m.group(1)})" if (m := _LEADING_YEAR.match(x)) else x
+                   for x in cleaned]
         return [x for x in cleaned if x]
     out: list[str] = []
     for line in lines:
@@ -333,7 +341,7 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
                 if header and category in _STRUCTURED else {**raw_fields}
             lines = [c for x in entry.lines if (c := _clean_value(x))]
             if fmt in ("pdf", "docx", "markdown", "text") and _PUBLICATIONS.search(section.title):
-                lines = publication_lines(lines, _clean_value(name) if name else None, anywhere=fmt == "pdf")
+                lines = publication_lines(lines, _clean_value(name) if name else None, anywhere=fmt in ("pdf", "docx"))
             if category == "education":
                 gpa = re.search(r"GPA:?\s*(\d\.\d+(?:\s*/\s*\d\.\d+)?)", " ".join(lines))
                 if gpa:
@@ -394,7 +402,7 @@ def ingest(path: Path) -> Resume:
     if fmt == "pdf":
         name, sections = _read_pdf(path)
     elif fmt == "docx":
-        name, sections = rf.parse_text([rf.read_docx(path)], True, _is_heading, category_for)
+        name, sections = read_docx_structure(path, _is_heading, category_for)
     else:
         text = rf.decode_text(path, data)
         if fmt == "json_resume":

@@ -176,10 +176,13 @@ def _is_phone(candidate: str, before: str = "", after: str = "") -> bool:
     if re.fullmatch(r"\d{1,3}[.,]\d+", text):  # a decimal number ("0.79520857"), not a phone
         return False
     groups = re.findall(r"\d+", text)
-    if text.startswith("+") or "(" in text:
+    if text.startswith("+"):
         return True
-    if all(_YEAR.match(g) for g in groups) or _MONTH_DATE.search(text):  # years, "2014-08 - 2016-06"
+    # years, "2014-08 - 2016-06", "NeurIPS 2023 (2023)": before the parenthesis rule below
+    if all(_YEAR.match(g) for g in groups) or _MONTH_DATE.search(text):
         return False
+    if "(" in text:
+        return True
     if len(groups) == 1 and len(digits) >= 10:
         return True
     # North American and common European groupings: 3-3-4, 3-4, 2-2-2-2(-2), 4-3-3, 3-2-2-2 ...

@@ -10,11 +10,17 @@ value is expanded or stringified): at most :data:`MAX_DEPTH` levels of nesting,
 :data:`MAX_NODES` values and :data:`MAX_CHARS` characters of text after YAML aliases are
 expanded, and at most :data:`MAX_ALIASES` YAML aliases (``*name``); a recursive alias is refused.
 
-Types: every field read must be text (a JSON string / YAML scalar that is not a number,
-boolean or null) or a list of text where the schema has a list; dates may also be a year
-written as a number (``date: 2021``) or a YAML date (``2013-12-01``). A null or absent field
-is skipped. Anything else is one :class:`ResumeError` naming the field, e.g.
-``work[0].highlights[1]: expected text, got null``.
+Types: every field read must be what the schema says: text (a JSON string / YAML scalar that is
+not a number, boolean or null), a list of text (``highlights``, ``courses``, ``keywords``,
+``roles``, ``authors``: a single string is not a list) or a list of objects (``work``,
+``education``, ...). A null or absent field is skipped. Dates (JSON Resume ``startDate``,
+``endDate``, ``date``, ``releaseDate``; RenderCV ``start_date``, ``end_date``) are ISO 8601:
+``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (also a year written as a number, ``2021``, or a YAML
+date, ``2013-12-01``), an end date may also be ``present``, and it may not be before the start
+date. RenderCV's ``date`` is free text ("Fall 2021"), as RenderCV allows. Every wrong field of a
+file is collected into one :class:`ResumeError`: one line ``<file>: <key>: <problem>; <fix>``
+for one field, e.g. ``work[0].highlights[1]: expected text, got null``, or a first line
+``<file>: N fields to fix (...)`` and one indented line per field.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ MAX_ALIASES = 50  # YAML ``*alias`` uses
 
 _JSON_FIX = "fix it per https://jsonresume.org/schema"
 _YAML_FIX = "fix the YAML per https://docs.rendercv.com (quote text that YAML would read as something else)"
+_JSON_END_FIX = ('write it as YYYY-MM-DD, YYYY-MM or YYYY (e.g. "2021-03"), or leave it out (or write '
+                 '"present") while it lasts')
+_YAML_END_FIX = 'write it as YYYY-MM-DD, YYYY-MM or YYYY (e.g. 2021-03), or present while it lasts'
 
 
 def _kind(value: Any) -> str:
@@ -53,43 +62,108 @@ def _kind(value: Any) -> str:
         return "an object"
     if isinstance(value, _dt.date):
         return f"a date ({value.isoformat()})"
+    if isinstance(value, str):
+        return f"text ({_show(value)})"
     return type(value).__name__
 
 
-class _Doc:
-    """The file being read: names it and the fix in every error about a field."""
+def _show(value: Any) -> str:
+    """``value`` as JSON, cut to 40 characters (for a message)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:39] + "…"
 
-    def __init__(self, path: Path, fix: str) -> None:
-        self.path, self.fix = path, fix
+
+MAX_PROBLEM_LINES = 20  # fields listed in one error; the rest are counted
+_LIST_EXAMPLES = {"highlights": "Led the team", "courses": "CS101 Algorithms", "keywords": "Python",
+                  "roles": "Team lead", "authors": "Jane Doe"}
+_DATE_FORM = 'write it as YYYY-MM-DD, YYYY-MM or YYYY (e.g. "2021-03")'
+_ISO_DATE = re.compile(r"((?:18|19|20)\d{2})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def _iso_date(text: str) -> tuple[int, ...] | None:
+    """(year, month, day) as written for an ISO 8601 date "YYYY", "YYYY-MM" or "YYYY-MM-DD"
+    that exists (no month 13, no February 30); None for anything else."""
+    m = _ISO_DATE.fullmatch(text)
+    if not m:
+        return None
+    parts = tuple(int(g) for g in m.groups() if g is not None)
+    try:
+        _dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError:
+        return None
+    return parts
+
+
+class _Doc:
+    """The file being read: names it and the fix in every error about a field.
+
+    A field of the wrong type or a bad date is noted (:meth:`bad`) and reading goes on, so that
+    :meth:`check` reports every such field of the file in one :class:`ResumeError`; problems
+    that stop reading (budgets, not a resume at all) raise at once (:meth:`fail`).
+    """
+
+    def __init__(self, path: Path, fix: str, end_fix: str) -> None:
+        self.path, self.fix, self.end_fix = path, fix, end_fix
+        self.problems: list[tuple[str, str, str]] = []  # (key, problem, fix or "")
 
     def fail(self, where: str, problem: str) -> ResumeError:
         return ResumeError(f"{self.path}: {where}: {problem}; {self.fix}")
 
+    def bad(self, where: str, problem: str, fix: str = "") -> None:
+        """Note a wrong field (``where`` is its key path); :meth:`check` raises for all of them."""
+        self.problems.append((where, problem, fix))
+
+    def check(self) -> None:
+        """Raise one :class:`ResumeError` naming every field noted by :meth:`bad`, if any."""
+        if not self.problems:
+            return
+        if len(self.problems) == 1:
+            where, problem, fix = self.problems[0]
+            raise ResumeError(f"{self.path}: {where}: {problem}; {fix or self.fix}")
+        lines = [f"  {where}: {problem}" + (f"; {fix}" if fix else "")
+                 for where, problem, fix in self.problems[:MAX_PROBLEM_LINES]]
+        if len(self.problems) > MAX_PROBLEM_LINES:
+            lines.append(f"  ... and {len(self.problems) - MAX_PROBLEM_LINES} more")
+        raise ResumeError(f"{self.path}: {len(self.problems)} fields to fix ({self.fix}):\n" + "\n".join(lines))
+
     def text(self, obj: dict, key: str, where: str) -> str:
-        """``obj[key]`` as text ("" when absent or null)."""
+        """``obj[key]`` as text ("" when absent, null or wrong)."""
         value = obj.get(key)
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise self.fail(f"{where}.{key}", f"expected text, got {_kind(value)}")
+            self.bad(f"{where}.{key}", f"expected text, got {_kind(value)}")
+            return ""
         return value
 
+    def lines(self, obj: dict, key: str, where: str) -> list[str]:
+        """``obj[key]`` (text) as a list of one line, or [] when absent or blank."""
+        value = self.text(obj, key, where)
+        return [value] if value.strip() else []
+
     def texts(self, obj: dict, key: str, where: str) -> list[str]:
-        """``obj[key]`` as a list of non-empty text items (one text counts as a list of one)."""
+        """``obj[key]`` as a list of non-empty text items; it must be a list of text."""
         value = obj.get(key)
         if value is None:
             return []
-        if isinstance(value, str):
-            return [value] if value.strip() else []
         if not isinstance(value, list):
-            raise self.fail(f"{where}.{key}", f"expected a list of text, got {_kind(value)}")
+            example = json.dumps([value if isinstance(value, str) and value.strip()
+                                  else _LIST_EXAMPLES.get(key, "...")], ensure_ascii=False)
+            if len(example) > 60:
+                example = json.dumps([_LIST_EXAMPLES.get(key, "...")])
+            self.bad(f"{where}.{key}", f"expected a list of text, got {_kind(value)}",
+                     f"write a list of strings, e.g. {example}")
+            return []
+        out = []
         for i, v in enumerate(value):
             if not isinstance(v, str):
-                raise self.fail(f"{where}.{key}[{i}]", f"expected text, got {_kind(v)}")
-        return [v for v in value if v.strip()]
+                self.bad(f"{where}.{key}[{i}]", f"expected text, got {_kind(v)}")
+            elif v.strip():
+                out.append(v)
+        return out
 
     def raw_date(self, obj: dict, key: str, where: str) -> str:
-        """``obj[key]`` as written ("2020-05 – 2021-03", "Fall 2021"); "" when absent or null.
+        """``obj[key]`` as written ("2020-05 – 2021-03", "Fall 2021"); "" when absent, null or wrong.
 
         Text, a whole-number year (``2021``) or a date (YAML ``2013-12-01``) is accepted.
         """
@@ -101,32 +175,64 @@ class _Doc:
         if isinstance(value, int) and not isinstance(value, bool) and 1800 <= value <= 2199:
             return str(value)
         if not isinstance(value, str):
-            raise self.fail(f"{where}.{key}", f"expected a date as text (e.g. \"2021-03\"), got {_kind(value)}")
+            self.bad(f"{where}.{key}", f"expected a date as text (e.g. \"2021-03\"), got {_kind(value)}")
+            return ""
         return value.strip()
 
-    def date(self, obj: dict, key: str, where: str) -> str:
-        """``obj[key]`` normalised ("2021-03", "2021", "present"); "" when absent or null."""
-        value = self.raw_date(obj, key, where)
-        return norm_date(value) if value else ""
+    def date(self, obj: dict, key: str, where: str, end: bool = False) -> str:
+        """``obj[key]``, an ISO 8601 date (or "present" when ``end``), normalised ("2021-03",
+        "2021", "present"); "" when absent, null or wrong (noted with the form to use)."""
+        value = obj.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, _dt.date):
+            return norm_date(value.isoformat()[:10])
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = str(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return ""
+        else:
+            self.bad(f"{where}.{key}", f"expected a date as text (e.g. \"2021-03\"), got {_kind(value)}",
+                     self.end_fix if end else _DATE_FORM)
+            return ""
+        if end and text.lower() == "present":
+            return "present"
+        if _iso_date(text) is None:
+            self.bad(f"{where}.{key}", f"{_show(value)} is not a date", self.end_fix if end else _DATE_FORM)
+            return ""
+        return norm_date(text)
 
-    def dates(self, item: dict, where: str, *keys: str) -> dict[str, str]:
-        out = {}
-        for key, target in zip(keys, ("start_date", "end_date"), strict=False):
-            value = self.date(item, key, where)
-            if value:
-                out[target] = value
-        return out
+    def dates(self, item: dict, where: str, start_key: str, end_key: str) -> dict[str, str]:
+        """``start_date``/``end_date`` from ``item[start_key]``/``item[end_key]`` (see :meth:`date`);
+        an end before the start is noted."""
+        start, end = self.date(item, start_key, where), self.date(item, end_key, where, end=True)
+        if start and end and end != "present":
+            a, b = _iso_date(start), _iso_date(end)
+            n = min(len(a), len(b))
+            if b[:n] < a[:n]:
+                self.bad(f"{where}.{end_key}", f"{_show(item[end_key])} is before {start_key} "
+                                               f"{_show(item[start_key])}", "swap the two dates or correct them")
+        return {k: v for k, v in (("start_date", start), ("end_date", end)) if v}
 
-    def items(self, data: dict, key: str, what: str = "objects") -> list[dict]:
+    def items(self, data: dict, key: str, what: str = "objects") -> list[tuple[int, dict]]:
+        """``data[key]`` as (index, object) pairs; a value that is not a list, or an item that is
+        not an object, is noted and skipped."""
         value = data.get(key)
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.fail(key, f"'{key}' must be a list of {what}, got {_kind(value)}")
+            self.bad(key, f"'{key}' must be a list of {what}, got {_kind(value)}",
+                     f"write it as [{{...}}, {{...}}] with one object per entry ({self.fix})")
+            return []
+        out = []
         for i, v in enumerate(value):
-            if not isinstance(v, dict):
-                raise self.fail(f"{key}[{i}]", f"'{key}' must be a list of {what}, got {_kind(v)}")
-        return value
+            if isinstance(v, dict):
+                out.append((i, v))
+            else:
+                self.bad(f"{key}[{i}]", f"'{key}' must be a list of {what}, got {_kind(v)}")
+        return out
 
 
 # ---------------------------------------------------------------- budgets
@@ -273,7 +379,7 @@ def _load_yaml(doc: _Doc, text: str) -> Any:
 # ---------------------------------------------------------------- JSON Resume
 def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection]]:
     """JSON Resume (jsonresume.org schema v1) → sections with preset categories."""
-    doc = _Doc(path, _JSON_FIX)
+    doc = _Doc(path, _JSON_FIX, _JSON_END_FIX)
     _json_depth_check(doc, text)
     try:
         data = json.loads(text)
@@ -293,8 +399,9 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
     if basics is None:
         basics = {}
     if not isinstance(basics, dict):
-        raise ResumeError(f"{path}: 'basics' must be an object in a JSON Resume, got {_kind(basics)}; "
-                          "fix it per the schema")
+        doc.bad("basics", f"'basics' must be an object in a JSON Resume, got {_kind(basics)}",
+                'write it as {"name": "...", "summary": "..."}')
+        basics = {}
     secs: list[RawSection] = []
 
     def add(title: str, category: str, entries: list[RawEntry]) -> None:
@@ -312,17 +419,18 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
                                              "position"),
                                             ("military", "Military Service", "military", "name", "position")):
         entries = []
-        for i, w in enumerate(doc.items(data, key)):
+        for i, w in doc.items(data, key):
             at = f"{key}[{i}]"
-            f = {"organization": doc.text(w, org, at) or doc.text(w, "company", at),
+            organization, company = doc.text(w, org, at), doc.text(w, "company", at)
+            f = {"organization": organization or company,
                  "title": doc.text(w, role, at), **doc.dates(w, at, "startDate", "endDate"),
                  "location": doc.text(w, "location", at)}
-            lines = (doc.texts(w, "description", at) + doc.texts(w, "summary", at)
+            lines = (doc.lines(w, "description", at) + doc.lines(w, "summary", at)
                      + doc.texts(w, "highlights", at))
             entries.append(RawEntry({k: v for k, v in f.items() if v}, "", lines))
         add(title, category, entries)
     entries = []
-    for i, e in enumerate(doc.items(data, "education")):
+    for i, e in doc.items(data, "education"):
         at = f"education[{i}]"
         f = {"organization": doc.text(e, "institution", at), "degree": doc.text(e, "studyType", at),
              "area": doc.text(e, "area", at), "gpa": doc.text(e, "score", at),
@@ -333,19 +441,19 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
         entries.append(RawEntry({k: v for k, v in f.items() if v}, "", lines))
     add("Education", "education", entries)
     flat = []
-    for i, a in enumerate(doc.items(data, "awards")):
+    for i, a in doc.items(data, "awards"):
         at = f"awards[{i}]"
         title = doc.text(a, "title", at)
         by, when, summ = doc.text(a, "awarder", at), doc.date(a, "date", at), doc.text(a, "summary", at)
         flat.append(title + (f" from {by}" if by else "") + (f" ({when})" if when else "")
                     + (f": {summ}" if summ else ""))
-    for i, c in enumerate(doc.items(data, "certificates")):
+    for i, c in doc.items(data, "certificates"):
         at = f"certificates[{i}]"
         title = doc.text(c, "name", at)
         issuer, when = doc.text(c, "issuer", at), doc.date(c, "date", at)
         flat.append(f"Certificate: {title}" + (f" from {issuer}" if issuer else "")
                     + (f" ({when})" if when else ""))
-    for i, p in enumerate(doc.items(data, "publications")):
+    for i, p in doc.items(data, "publications"):
         at = f"publications[{i}]"
         title = doc.text(p, "name", at)
         pub, when, summ = doc.text(p, "publisher", at), doc.date(p, "releaseDate", at), doc.text(p, "summary", at)
@@ -353,40 +461,41 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
                     + (f" ({when})" if when else "") + (f". {summ}" if summ else ""))
     add("Awards and Publications", "achievements", [RawEntry(lines=flat)] if flat else [])
     skills = []
-    for i, s in enumerate(doc.items(data, "skills")):
+    for i, s in doc.items(data, "skills"):
         at = f"skills[{i}]"
         name_, level, keywords = doc.text(s, "name", at), doc.text(s, "level", at), doc.texts(s, "keywords", at)
         skills.append(name_ + (f" ({level})" if level else "")
                       + (f": {', '.join(keywords)}" if keywords else ""))
     add("Skills", "technical_skills", [RawEntry(lines=skills)] if skills else [])
     personal = []
-    for i, lang in enumerate(doc.items(data, "languages")):
+    for i, lang in doc.items(data, "languages"):
         at = f"languages[{i}]"
         language, fluency = doc.text(lang, "language", at), doc.text(lang, "fluency", at)
         personal.append(f"Speaks {language}" + (f" ({fluency})" if fluency else ""))
-    for i, it in enumerate(doc.items(data, "interests")):
+    for i, it in doc.items(data, "interests"):
         at = f"interests[{i}]"
         name_, keywords = doc.text(it, "name", at), doc.texts(it, "keywords", at)
         personal.append(f"Interests: {name_}" + (f" ({', '.join(keywords)})" if keywords else ""))
     add("Languages and Interests", "character", [RawEntry(lines=personal)] if personal else [])
     refs = []
-    for i, r in enumerate(doc.items(data, "references")):
+    for i, r in doc.items(data, "references"):
         at = f"references[{i}]"
         quote = doc.text(r, "reference", at)
         if quote:
             refs.append(RawEntry({}, "", [f'"{quote}" — {doc.text(r, "name", at) or "a reference"}']))
     add("References", "recommendations", refs)
     entries = []
-    for i, p in enumerate(doc.items(data, "projects")):
+    for i, p in doc.items(data, "projects"):
         at = f"projects[{i}]"
         f = {"name": doc.text(p, "name", at), "organization": doc.text(p, "entity", at),
              "title": ", ".join(doc.texts(p, "roles", at)), **doc.dates(p, at, "startDate", "endDate")}
-        lines = doc.texts(p, "description", at) + doc.texts(p, "highlights", at)
+        lines = doc.lines(p, "description", at) + doc.texts(p, "highlights", at)
         keywords = doc.texts(p, "keywords", at)
         if keywords:
             lines.append(f"Technologies: {', '.join(keywords)}")
         entries.append(RawEntry({k: v for k, v in f.items() if v}, "", lines))
     add("Projects", "projects", entries)
+    doc.check()
     return (name or None), secs
 
 
@@ -394,7 +503,7 @@ def read_json_resume(path: Path, text: str) -> tuple[str | None, list[RawSection
 def read_rendercv(path: Path, text: str) -> tuple[str | None, list[RawSection]]:
     """RenderCV YAML (``cv:`` with ``sections``; entry types education, experience, normal,
     one-line, bullet, numbered, publication, text) → sections."""
-    doc = _Doc(path, _YAML_FIX)
+    doc = _Doc(path, _YAML_FIX, _YAML_END_FIX)
     data = _load_yaml(doc, text)
     if not isinstance(data, dict) or not isinstance(data.get("cv"), dict):
         raise ResumeError(f"{path}: not a RenderCV file (no top-level 'cv:' mapping); "
@@ -404,39 +513,53 @@ def read_rendercv(path: Path, text: str) -> tuple[str | None, list[RawSection]]:
     if sections is None:
         sections = {}
     if not isinstance(sections, dict):
-        raise ResumeError(f"{path}: 'cv.sections' must map section titles to lists of entries, got "
-                          f"{_kind(sections)}; fix the YAML")
+        doc.bad("cv.sections", f"must map section titles to lists of entries, got {_kind(sections)}",
+                "write it as 'sections:' with lines like 'experience:' followed by '- company: ...' entries")
+        sections = {}
     name = doc.text(cv, "name", "cv")
     out = []
     for title, items in sections.items():
         if not isinstance(items, list):
-            raise ResumeError(f"{path}: cv.sections.{title} must be a list of entries, got {_kind(items)}; "
-                              "fix the YAML")
+            doc.bad(f"cv.sections.{title}", f"must be a list of entries, got {_kind(items)}",
+                    "put each entry on a line starting with '- ' under the section title")
+            continue
         sec = RawSection(str(title).replace("_", " ").strip().title() if "_" in str(title)
                          or str(title).islower() else str(title))
         for i, item in enumerate(items):
-            sec.entries.append(_rendercv_entry(doc, f"cv.sections.{title}[{i}]", item))
+            entry = _rendercv_entry(doc, f"cv.sections.{title}[{i}]", item)
+            if entry is not None:
+                sec.entries.append(entry)
         out.append(sec)
+    doc.check()
     return (name or None), out
 
 
-def _rendercv_entry(doc: _Doc, where: str, item: Any) -> RawEntry:
+_RENDERCV_TEXT_KEYS = ("company", "institution", "position", "degree", "area", "location", "name", "title",
+                       "label", "bullet", "number", "reversed_number", "details", "summary", "journal")
+
+
+def _rendercv_entry(doc: _Doc, where: str, item: Any) -> RawEntry | None:
+    """One RenderCV entry; None (noted on ``doc``) when it is neither text nor a mapping."""
     if isinstance(item, str):
         return RawEntry(lines=[_md_inline(item)])
     if not isinstance(item, dict):
-        raise doc.fail(where, f"an entry must be text or a mapping, got {_kind(item)}")
+        doc.bad(where, f"an entry must be text or a mapping, got {_kind(item)}",
+                "write it as text or as keys such as 'company:', 'position:', 'highlights:'")
+        return None
+    values = {key: doc.text(item, key, where) for key in _RENDERCV_TEXT_KEYS}
 
     def text(key: str) -> str:
-        return _md_inline(doc.text(item, key, where)) if item.get(key) is not None else ""
+        return _md_inline(values[key]) if values[key] else ""
 
     f: dict[str, str] = {}
-    date = doc.raw_date(item, "date", where)  # "2021", "2020-05 – 2021-03", "Fall 2021"...
-    if date and not doc.raw_date(item, "start_date", where):
+    se = doc.dates(item, where, "start_date", "end_date")
+    date = doc.raw_date(item, "date", where)  # free text in RenderCV: "2021", "2020-05 – 2021-03", "Fall 2021"
+    if date and item.get("start_date") is None:
         dm = DATE_ONLY.match(date)
         f.update({"start_date": norm_date(dm.group("start"))} if dm else {"start_date": date})
         if dm and dm.group("end"):
             f["end_date"] = norm_date(dm.group("end"))
-    f.update(doc.dates(item, where, "start_date", "end_date"))
+    f.update(se)
     for key, target in (("company", "organization"), ("institution", "organization"), ("position", "title"),
                         ("degree", "degree"), ("area", "area"), ("location", "location"), ("name", "name"),
                         ("title", "name"), ("label", "name")):
@@ -451,7 +574,7 @@ def _rendercv_entry(doc: _Doc, where: str, item: Any) -> RawEntry:
         f.pop("name", None)
     authors = [_md_inline(a) for a in doc.texts(item, "authors", where)]
     if authors:
-        venue = ", ".join(x for x in (doc.text(item, "journal", where), f.get("start_date", "")) if x)
+        venue = ", ".join(x for x in (values["journal"], f.get("start_date", "")) if x)
         lines.append(f"Publication: {f.pop('name', '')}" + (f" ({venue})" if venue else "")
                      + f"; authors: {', '.join(authors)}")
     summary = text("summary")

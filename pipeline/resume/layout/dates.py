@@ -1,0 +1,70 @@
+"""Dates and places as a resume prints them: "Mar. 2021 – Present", "03/2021", "Gothenburg, Sweden".
+
+Part of :mod:`pipeline.resume.layout`, its lowest layer (it imports no other layout module).
+Tested by ``pytest tests/test_layout_reader.py -k date_range``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.resume import formats as rf
+
+_MON = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+        r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_YEAR = r"(?:18|19|20)\d{2}"
+_DATE = (rf"(?:{_MON}\s*{_YEAR}|(?:0?[1-9]|1[0-2])\s*/\s*{_YEAR}|{_YEAR}\s*[-/.]\s*(?:0[1-9]|1[0-2])(?![\d])|"
+         rf"{_YEAR}|[Pp]resent|PRESENT|[Cc]urrent|CURRENT|[Nn]ow|[Oo]ngoing|[Tt]oday)")
+_DASH = r"\s*(?:[-–—‐‑‒−~]+|\bto\b|\buntil\b)\s*"
+RANGE = re.compile(rf"(?<![\w/])(?P<start>{_DATE})(?:{_DASH}(?P<end>{_DATE}))?(?![\w/])", re.IGNORECASE)
+_RANGE_ONLY = re.compile(rf"^\W*(?:{RANGE.pattern})\W*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\W*(?:\d+\s*(?:years?|yrs?|months?|mos?)\W*)+$", re.IGNORECASE)
+_PLACE = r"[A-ZÀ-Þ][\w.'’-]*(?:[ -](?:[A-ZÀ-Þ][\w.'’-]*|de|del|am|upon|on|sur))*"
+_LOCATION_RE = re.compile(rf"^(?:{_PLACE},\s*{_PLACE}|Remote|REMOTE)$")
+
+
+class _Location:
+    """"City, Region" (capitalised words, a comma) that holds no job-title or organisation word."""
+
+    @staticmethod
+    def match(text: str) -> bool:
+        return bool(_LOCATION_RE.match(text.strip())) and rf._role_score(text) == (0, 0) and len(text) <= 60
+
+
+_LOCATION = _Location()
+_MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+           "oct": 10, "nov": 11, "dec": 12}
+
+
+def norm_date(text: str) -> str:
+    """One printed date → "YYYY-MM", "YYYY" or "present" ("Sept 2018", "03/2021", "2021-03",
+    "Mar.2021", "Present"); the input stripped when it is none of these."""
+    t = text.strip().rstrip(".").strip()
+    if re.fullmatch(r"present|current|now|ongoing|today", t, re.IGNORECASE):
+        return "present"
+    m = re.fullmatch(rf"({_YEAR})\s*[-/.]\s*(\d{{2}})", t)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}"
+    m = re.fullmatch(rf"(\d{{1,2}})\s*/\s*({_YEAR})", t)
+    if m:
+        return f"{m.group(2)}-{int(m.group(1)):02d}"
+    m = re.fullmatch(rf"([A-Za-z]+)\.?\s*({_YEAR})", t)
+    if m and m.group(1)[:3].lower() in _MONTHS:
+        return f"{m.group(2)}-{_MONTHS[m.group(1)[:3].lower()]:02d}"
+    return t
+
+
+def parse_range(text: str) -> tuple[str, str] | None:
+    """``(start, end)`` of the first date range in ``text`` ("Mar 2021 – Present" →
+    ("2021-03", "present"); "2022" → ("2022", "")), or None when it holds no date."""
+    for m in RANGE.finditer(text):
+        start = norm_date(m.group("start"))
+        if start == "present" and not m.group("end"):
+            continue  # a lone "now" / "current" in prose is not a date
+        return start, norm_date(m.group("end")) if m.group("end") else ""
+    return None
+
+
+def is_date_range(text: str) -> bool:
+    """True when ``text`` is nothing but a date or a date range (punctuation around allowed)."""
+    return bool(_RANGE_ONLY.match(text.strip())) and parse_range(text) is not None
