@@ -23,7 +23,7 @@ LAYERS = {
 # Modules of the layout-aware PDF reader (pipeline/resume/layout/), lowest first: each imports
 # only modules before it, never the package itself (its __init__ re-exports from them).
 LAYOUT_READER = "pipeline.resume.layout"
-LAYOUT_ORDER = ["dates", "words", "parse", "headings", "columns", "publications", "entries", "reader"]
+LAYOUT_ORDER = ["dates", "words", "parse", "tables", "headings", "columns", "publications", "entries", "reader"]
 
 
 def _module_name(path: Path) -> str:

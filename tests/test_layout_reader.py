@@ -451,7 +451,6 @@ def test_dash_attribution_under_a_quote_continues_the_bullet():
 
 
 def test_a_new_quotation_opens_a_new_item_after_a_full_line():
-    col = (57, 300)
     first = words_line("“Maya is the one I call.” — Daniel Hoffmann, VP of Engineering, Northwind", 57, 100)
     first = [w for w in first if w.x1 <= 300] or first
     lines = [Line(first, col=(57, first[-1].x1)),  # reaches the column's right edge
@@ -468,3 +467,30 @@ def test_caps_headings_outvote_an_org_line_that_names_a_section():
     assert caps == {lines[0].style}  # 3 of the 4 known headings in capitals
     assert not stands_as_heading(lines[3], 10.0, caps)
     assert stands_as_heading(Line(words_line("MILITARY SERVICE", 54, 200, **bold), col=col), 10.0, caps)
+
+
+@pytest.mark.parametrize("label, want", [("Period", "dates"), ("Employer", "organization"), ("Rank / role", "title"),
+                                         ("Highlights", "details"), ("Northwind Robotics", None), ("Year", "dates"),
+                                         ("Led the team of six", None)])
+def test_table_header_labels(label, want):
+    from pipeline.resume.layout.tables import label_field as table_label
+
+    assert table_label(label) == want
+
+
+def test_header_row_table_row_becomes_fields_and_bullets():
+    from pipeline.resume.layout.tables import RowLine, row_fields, row_text
+
+    row = RowLine([W("x", 40, 100)], cells={"dates": ["Mar 2021 –", "Present"],
+                                            "organization": ["Northwind Robotics,", "Gothenburg, Sweden"],
+                                            "title": ["Staff Machine Learning", "Engineer"],
+                                            "details": ["Led a team of 6", "Mentored 9 engineers"]})
+    fields, lines = row_fields(row, "work_experience")
+    assert fields == {"start_date": "2021-03", "end_date": "present", "organization": "Northwind Robotics",
+                      "location": "Gothenburg, Sweden", "title": "Staff Machine Learning Engineer"}
+    assert lines == ["Led a team of 6", "Mentored 9 engineers"]
+    paper = RowLine([W("x", 40, 100)], cells={"dates": ["2023"], "name": ["Sparse Experts"],
+                                              "authors": ["Ann Lee, John Doe"], "venue": ["NeurIPS 2023"]})
+    assert row_text(paper, publications=True) == "Sparse Experts. NeurIPS 2023 (2023)"  # no co-authors
+    project = RowLine([W("x", 40, 100)], cells={"dates": ["2022"], "title": ["Harbor Tide Predictor"]})
+    assert row_fields(project, "projects")[0] == {"start_date": "2022", "name": "Harbor Tide Predictor"}

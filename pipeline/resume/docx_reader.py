@@ -40,6 +40,7 @@ from pathlib import Path
 from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
 from pipeline.resume.layout.dates import _PLACE, RANGE, norm_date
+from pipeline.resume.layout.tables import label_field
 from pipeline.resume.pii import find_pii
 
 _STRUCTURED = {"work_experience", "education", "projects", "leadership", "military"}
@@ -298,31 +299,6 @@ def open_document(path: Path):
 
 
 # ---------------------------------------------------------------- tables
-_LABELS = (  # a header-row cell's label word → the field its column holds
-    ("dates", r"period|dates?|years?|when|duration|from|to|time"),
-    ("organization", r"employer|company|organi[sz]ation|institution|school|university|college|unit|"
-                     r"organi[sz]er|client|place of work"),
-    ("title", r"role|position|title|job|rank|function|occupation"),
-    ("degree", r"degree|qualification|diploma|programme|program"),
-    ("name", r"project|name|award|patent|talk|paper"),
-    ("details", r"highlights?|details?|description|responsibilities|achievements|notes|summary|activities|"
-                r"tasks|duties|outcomes?|results?|topics?"),
-    ("location", r"location|city|place|country"),
-    ("authors", r"authors?|co-?authors?|with"),
-    ("venue", r"venue|journal|conference|publisher|published in|event|where"),
-    ("area", r"field|area|major|subject|discipline|speciali[sz]ation"),
-)
-
-
-def label_field(text: str) -> str | None:
-    """The field a header-row label names ("Period" → dates, "Rank / role" → title); None otherwise."""
-    words = [w for w in re.split(r"\s*(?:/|&|\band\b|\bor\b)\s*", text.strip().rstrip(":").lower()) if w]
-    if not words or len(text.split()) > 3:
-        return None
-    keys = [next((k for k, rx in _LABELS if re.fullmatch(rx, w)), None) for w in words]
-    return keys[0] if all(keys) else None
-
-
 def header_row(table: Table) -> list[str | None] | None:
     """The field of each column when the table's first row is a row of labels (every cell a short
     label word, at least two columns, at least one row below); None otherwise."""

@@ -28,6 +28,10 @@ template:
   style is a heading too ("Welcome to RenderCV"). When that style is the body size (bold body
   text, which entry headers use too), a line also needs one segment and, when the known headings
   are capitals, capitals (:func:`stands_as_heading`).
+* **tables** (:mod:`.tables`): a ruled table whose first row is a row of labels ("Period |
+  Employer | Role | Highlights", found by pdfplumber's ``find_tables``) is read by its columns,
+  one :class:`~pipeline.resume.layout.tables.RowLine` per row in the page flow; a table
+  continued on the next page inherits the header, a row cut by the page break is joined.
 * **entries** (:mod:`.entries`): a structured section (experience, education, projects,
   leadership, military) is cut into entries at header lines: a line with a date range anywhere (left margin,
   right-aligned, inline, opening the line, after an icon) or a location on the right, or in a
@@ -52,7 +56,7 @@ name) set directly. A PDF whose text layer is mostly not letters (private-use or
 glyphs from a font without a Unicode map) raises :class:`pipeline.errors.ResumeError`.
 Units: PDF points (1/72 inch), origin at the page's top left, ``top`` growing downwards.
 
-Modules, each importing only those before it: ``dates``, ``words``, ``parse``, ``headings``,
+Modules, each importing only those before it: ``dates``, ``words``, ``parse``, ``tables``, ``headings``,
 ``columns``, ``publications``, ``entries``, ``reader`` (checked by ``pytest tests/test_layout.py``).
 """
 

@@ -24,6 +24,7 @@ from pipeline.resume import formats as rf
 from pipeline.resume.layout.dates import _LOCATION, _MON, is_date_range, parse_range
 from pipeline.resume.layout.headings import _caps, _heading_shaped
 from pipeline.resume.layout.parse import segments
+from pipeline.resume.layout.tables import RowLine, TableFinder
 from pipeline.resume.layout.words import Line, Word, cluster_lines, join_words, page_words, text_layer_problem
 from pipeline.resume.pii import find_pii
 
@@ -208,21 +209,27 @@ def read_lines(path: Path) -> tuple[list[Line], float]:
     import pdfplumber
 
     pages_words: list[list[Word]] = []
+    pages_rows: list[list[RowLine]] = []  # header-row tables, read by their columns
+    all_words: list[Word] = []
     chars: list[str] = []
+    tables = TableFinder()
     with pdfplumber.open(str(path)) as pdf:
         for page in pdf.pages:
             chars += [c.get("text", "") for c in page.chars]
-            pages_words.append(page_words(page))
+            words = page_words(page)
+            all_words += words
+            words, rows = tables.page_rows(page, words, len(pages_words))
+            pages_words.append(words)
+            pages_rows.append(rows)
     problem = text_layer_problem(chars)
     if problem:
         raise ResumeError(f"{path}: the PDF's text layer is garbage ({problem}), so the resume cannot be read; "
                           "run OCR on it (e.g. ocrmypdf --force-ocr), export it again with a real text layer "
                           "(fonts embedded with Unicode maps), or write a JSON Resume and point resume_path at it")
     sizes: Counter = Counter()
-    for ws in pages_words:
-        for w in ws:
-            if not w.glyph:
-                sizes[round(w.size, 1)] += len(w.text)
+    for w in all_words:
+        if not w.glyph:
+            sizes[round(w.size, 1)] += len(w.text)
     body_size = sizes.most_common(1)[0][0] if sizes else 10.0
     ordered: list[Line] = []
     run: list[tuple[list[Line], list[Line], list[Line]]] = []
@@ -244,10 +251,19 @@ def read_lines(path: Path) -> tuple[list[Line], float]:
         run = []
 
     for i, words in enumerate(pages_words):
+        rows = pages_rows[i]
         if not words:
+            if rows:
+                flush()
+                run_gutter = None
+                ordered.extend(rows)
             continue
         cols = find_columns(words, run_gutter)
         parts = page_lines(words, i, cols)
+        if rows:  # table rows take their place in the page's flow (a one-column page: its head)
+            k = 0 if cols.kind == "single" else 1
+            parts = tuple(sorted(part + rows, key=lambda ln: ln.top) if j == k else part
+                          for j, part in enumerate(parts))
         if cols.kind == "two" and (run_gutter is None or abs(cols.gutter - run_gutter) <= 15):
             run.append(parts)
             run_gutter = cols.gutter
@@ -305,7 +321,7 @@ def split_date_cells(lines: list[Line]) -> list[Line]:
     cand = {}
     for i, ln in enumerate(lines):
         segs = segments(ln.words)
-        if not ln.margin and len(segs) >= 2 and not segs[0][0].glyph:
+        if not ln.margin and len(segs) >= 2 and not segs[0][0].glyph and not isinstance(ln, RowLine):
             cand[i] = segs
     xs = Counter(round(segs[1][0].x0) for segs in cand.values())
     for x, n in xs.most_common():

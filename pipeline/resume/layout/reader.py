@@ -20,6 +20,7 @@ from pipeline.resume.layout.entries import _entries
 from pipeline.resume.layout.headings import _heading_shaped, caps_styles, heading_styles, stands_as_heading
 from pipeline.resume.layout.parse import SEGMENT_GAP_EM, parse_line
 from pipeline.resume.layout.publications import _PUBLICATION_TITLE, _flat_items, publication_items
+from pipeline.resume.layout.tables import RowLine, row_fields, row_text
 from pipeline.resume.layout.words import _ICON_FONT, Line, Word, join_words
 from pipeline.resume.pii import find_pii
 
@@ -51,11 +52,15 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
         if current is None:
             return
         cat = category_of(current.title)
+        rows = [ln for ln in buf if isinstance(ln, RowLine)]  # rows of a header-row table
+        rest = [ln for ln in buf if not isinstance(ln, RowLine)]
+        pubs = _PUBLICATION_TITLE.search(current.title)
         if cat in _STRUCTURED:
-            current.entries = _entries(buf, cat, body_style)
+            current.entries = [rf.RawEntry(fields=f, lines=lines, bullets=bool(lines))
+                               for f, lines in (row_fields(r, cat) for r in rows)]
+            current.entries += _entries(rest, cat, body_style) if rest else []
         else:
-            pubs = _PUBLICATION_TITLE.search(current.title)
-            for text in (publication_items(buf) if pubs else _flat_items(buf)):
+            for text in [row_text(r, bool(pubs)) for r in rows] + (publication_items(rest) if pubs else _flat_items(rest)):
                 rf._append_flat(current, text)
 
     name_line = _name_line(lines, styles, body_size)
