@@ -102,3 +102,33 @@ def test_bad_docx_files_get_one_clear_message(tmp_path):
     docx.Document().save(str(empty))  # no text: what a document of only images looks like to a reader
     with pytest.raises(ResumeError, match=r"images.docx: the .docx has no text.*JSON Resume"):
         ingest(empty)
+
+
+def test_bold_title_and_org_with_a_tabbed_range_ending_present(tmp_path):
+    """"**Senior Data Engineer — Ferncliff Logistics**<tab>Apr 2020 – Present": the range is read
+    whole, so "Present" is never taken for a place and the organization is kept (a new user's file)."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Ilse Marchetti-Obi", 0)
+    document.add_heading("Professional Experience", 1)
+    for title, org, loc, dates, bullets in [
+            ("Senior Data Engineer", "Ferncliff Logistics", "Portland, OR", "Apr 2020 – Present", ["Migrated 140 jobs."]),
+            ("Data Engineer", "Bramble & Finch Insurance", "Hartford, CT", "Sep 2017 – Mar 2020", ["Built a pipeline."])]:
+        par = document.add_paragraph()
+        par.add_run(f"{title} — {org}").bold = True
+        par.add_run(f"\t{dates}")
+        document.add_paragraph().add_run(loc).italic = True
+        for b in bullets:
+            document.add_paragraph(f"•\t{b}")
+    document.add_heading("Volunteering", 1)
+    par = document.add_paragraph()
+    par.add_run("Mentor — Portland Code Collective").bold = True
+    par.add_run("\t2018 – Present")
+    document.add_paragraph("•\tMentors 5 career changers a year.")
+    path = tmp_path / "cv.docx"
+    document.save(str(path))
+    assert _entries(ingest(path)) == [
+        ("leadership", "Portland Code Collective", "Mentor", "2018", "present"),
+        ("work_experience", "Bramble & Finch Insurance", "Data Engineer", "2017-09", "2020-03"),
+        ("work_experience", "Ferncliff Logistics", "Senior Data Engineer", "2020-04", "present")]

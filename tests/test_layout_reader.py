@@ -494,3 +494,55 @@ def test_header_row_table_row_becomes_fields_and_bullets():
     assert row_text(paper, publications=True) == "Sparse Experts. NeurIPS 2023 (2023)"  # no co-authors
     project = RowLine([W("x", 40, 100)], cells={"dates": ["2022"], "title": ["Harbor Tide Predictor"]})
     assert row_fields(project, "projects")[0] == {"start_date": "2022", "name": "Harbor Tide Predictor"}
+
+
+# ---------------------------------------------------------------- a new user's own files (session 10)
+def test_a_left_sidebar_is_two_columns_not_a_margin_column():
+    from pipeline.resume.layout.columns import _sidebar
+
+    body = [w for i in range(20) for w in words_line(f"Bullet line number {i} of the main column text", 210, 100 + 12 * i)]
+    margin = [w for i in range(0, 20, 4) for w in words_line("2019 – 2021", 43, 100 + 12 * i)]  # beside body lines
+    sidebar = [w for i in range(12) for w in words_line(f"Skill {i}", 43, 97 + 15.5 * i)]  # its own spacing
+    assert not _sidebar(body + margin, 200)
+    assert _sidebar(body + sidebar, 200)
+
+
+def test_a_section_title_run_on_at_a_line_end_is_split_off():
+    from pipeline.resume.layout.reader import split_trailing_heading
+
+    line = Line(words_line("Portland, OR 97214", 43, 100) + words_line("SKILLS", 140, 100, font="Sans-Bold"))
+    head, tail = split_trailing_heading(line, category_for)
+    assert (head.text, tail.text) == ("Portland, OR 97214", "SKILLS")
+    smallcaps = Line(words_line("2009 – 2013", 43, 100) + words_line("Projects", 120, 100, font="LMRomanCaps10-Regular"))
+    assert [ln.text for ln in split_trailing_heading(smallcaps, category_for)] == ["2009 – 2013", "Projects"]
+    plain = Line(words_line("Led the SKILLS team", 43, 100))  # one font: nothing to split
+    assert split_trailing_heading(plain, category_for) == [plain]
+
+
+def test_tex_bitmap_font_cids_are_read_in_the_t1_encoding():
+    from pipeline.resume.layout.words import _tex_cid
+
+    assert _tex_cid({"text": "(cid:27)", "fontname": "unknown"})["text"] == "ff"
+    assert _tex_cid({"text": "(cid:21)", "fontname": "unknown"})["text"] == "–"
+    assert _tex_cid({"text": "(cid:27)", "fontname": "ABCDEF+SomeSans"})["text"] == "(cid:27)"  # a named font: unknown map
+
+
+def test_a_bullet_wrapped_back_to_the_glyph_continues_it():
+    col = (90, 440)  # the lines fill 80-90% of the column (a Word export wraps short of its edge)
+    lines = [Line(words_line("• Migrated 140 nightly batch jobs from cron to Apache Airflow, cutting", 90, 100), col=col),
+             Line(words_line("failed runs by 60%.", 90, 114), col=col),
+             Line(words_line("• Reduced Snowflake spend by 28% by partitioning and clustering the", 90, 128), col=col),
+             Line(words_line("Largest tables.", 90, 142), col=col)]
+    items = _flat_items(lines)
+    assert items == ["Migrated 140 nightly batch jobs from cron to Apache Airflow, cutting failed runs by 60%.",
+                     "Reduced Snowflake spend by 28% by partitioning and clustering the Largest tables."], items
+
+
+def test_a_right_aligned_range_wrapped_onto_the_next_line_is_joined():
+    from pipeline.resume.layout.columns import join_date_tails
+
+    head = Line(words_line("Database Analyst — Oakridge Public Library", 90, 100) + words_line("Jan 2016 – Aug", 470, 100),
+                col=(90, 558))
+    tail = Line(words_line("2017", 90, 113), col=(90, 558))
+    joined = join_date_tails([head, tail])
+    assert len(joined) == 1 and parse_line(joined[0]).dates == ("2016-01", "2017-08")

@@ -327,7 +327,7 @@ _BAD = {
     "docx": (lambda p: _write(p / "cv.docx", b"PK\x03\x04"), "not a readable .docx"),
     "empty": (lambda p: _write(p / "cv.md", b"  \n"), "empty"),
     "corrupt_pdf": (lambda p: _write(p / "cv.pdf", SAMPLE_PDF.read_bytes()[:700]), "corrupt"),
-    "garbage_pdf": (lambda p: _write(p / "cv.pdf", b"this is not a pdf at all"), "corrupt"),
+    "garbage_pdf": (lambda p: _write(p / "cv.pdf", b"this is not a pdf at all"), "not a PDF (no %PDF- header; it looks like text)"),
     "encrypted_pdf": (_encrypted_pdf, "encrypted"),
     "image_only_pdf": (_image_only_pdf, "no text layer"),
     "latin1_text": (lambda p: _write(p / "cv.txt", "Résumé of José\nExperience\n".encode("latin-1")),
@@ -390,3 +390,29 @@ def test_unknown_section_titles_are_mapped_by_their_content(tmp_path):
     assert by_section["Odds and ends"] == {"character"}
     assert category_by_content([]) is None
     assert category_by_content(["Led a team of six engineers.", "Shipped the search service."]) is None
+
+
+def test_markdown_emphasised_meta_line_gives_dates_not_a_bullet(tmp_path):
+    """"*Portland, OR · Apr 2020 – Present*" under "### Org — Title" (a new user's file): the
+    emphasis is Markdown, not text, so the line is the entry's location and dates."""
+    path = tmp_path / "cv.md"
+    path.write_text("# Ilse Marchetti-Obi\n\n## Work History\n\n### Ferncliff Logistics — Senior Data Engineer\n"
+                    "*Portland, OR · Apr 2020 – Present*\n\n- Migrated 140 nightly batch jobs.\n- Led a team of 4.\n\n"
+                    "### Bramble & Finch Insurance — Data Engineer\n_Hartford, CT · Sep 2017 – Mar 2020_\n\n"
+                    "- Built a claims pipeline.\n", encoding="utf-8")
+    resume = ingest(path)
+    jobs = {f.fields["organization"]: f.fields for f in resume.facts if f.category == "work_experience"}
+    assert (jobs["Ferncliff Logistics"]["start_date"], jobs["Ferncliff Logistics"]["end_date"]) == ("2020-04", "present")
+    assert jobs["Ferncliff Logistics"]["location"] == "Portland, OR"
+    assert (jobs["Bramble & Finch Insurance"]["start_date"], jobs["Bramble & Finch Insurance"]["end_date"]) == \
+        ("2017-09", "2020-03")
+    bullets = [f.text for f in resume.facts if f.category == "work_experience" and "Portland" in f.text
+               and "Ferncliff" not in f.text]
+    assert not bullets, bullets
+
+
+def test_a_text_file_named_pdf_is_named_as_not_a_pdf(tmp_path):
+    path = tmp_path / "notes.pdf"
+    path.write_text("Maya Lind\nExperience\n", encoding="utf-8")
+    with pytest.raises(ResumeError, match=r"notes.pdf: not a PDF \(no %PDF- header; it looks like text\)"):
+        ingest(path)

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
-from pipeline.resume.layout.dates import _PLACE, RANGE, norm_date
+from pipeline.resume.layout.dates import _DATE_WORD, _PLACE, RANGE, norm_date
 from pipeline.resume.layout.tables import label_field
 from pipeline.resume.pii import find_pii
 
@@ -77,7 +77,8 @@ def date_range(text: str) -> tuple[str, str] | None:
 def is_location(text: str) -> bool:
     """"City, Region" (capitalised words, a comma) or "Remote", holding no job-title or organisation word."""
     text = text.strip()
-    return bool(_LOCATION_RE.match(text)) and rf._role_score(text) == (0, 0) and len(text) <= 60
+    return bool(_LOCATION_RE.match(text)) and rf._role_score(text) == (0, 0) and len(text) <= 60 \
+        and not _DATE_WORD.search(text)
 
 
 def meta_line(text: str) -> tuple[tuple[str, str], str] | None:
@@ -531,7 +532,16 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
     """(slot, text) of an entry header's name parts; dates and a trailing location go to the entry."""
     out: list[tuple[tuple, str]] = []
     for li, p in enumerate(e.header):
-        groups = _groups(p)
+        groups = []
+        for text, fmt in _groups(p):  # a whole range first: "Apr 2020 – Present" is not split at its dash
+            m = _range_match(text)
+            if m and m.group("end"):
+                e.dates = e.dates or _dates(m)
+                text = f"{text[: m.start()]} {text[m.end():]}"
+            if text.strip(_SEP_STRIP):
+                groups.append((text, fmt))
+        if not groups:
+            continue
         if len(groups) == 1:
             texts = [(groups[0][1], t.strip(_SEP_STRIP)) for t in _SPLIT_ONE.split(groups[0][0])]
         else:

@@ -71,7 +71,11 @@ _ORG_WORDS = set(
     "university college institute school academy inc inc. llc ltd gmbh ab corp corporation company labs lab "
     "research ai technologies technology systems group foundation bank hospital health analytics robotics "
     "forces army navy force regiment corps maps studio studios partners agency council society club "
-    "harbour harbor network".split())
+    "harbour harbor network "
+    # the same words in the languages of universities a resume names often
+    "universidad universidade universität universitat université universita università universiteit "
+    "universitet uniwersytet hochschule fachhochschule politecnico politécnica polytechnique école ecole "
+    "instituto institut istituto escuela colegio".split())
 
 
 def norm_date(value: Any) -> str:
@@ -245,11 +249,31 @@ def join_wrapped(lines: list[str], is_heading, wrap: bool = True) -> list[str]:
 
 
 # ---------------------------------------------------------------- plain text / Markdown / PDF
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(data) - 3  # only a character cut at the end of the sample
+    return True
+
+
 def read_pdf_pages(path: Path) -> list[str]:
-    """Text of each page (pypdf, content-stream order so each column stays together)."""
+    """Text of each page (pypdf, content-stream order so each column stays together).
+
+    Raises:
+        ResumeError: not a PDF (no ``%PDF-`` header in the first kilobyte), encrypted, corrupt,
+            or without a text layer; each message names the file and what to do.
+    """
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if b"%PDF-" not in head:  # PDF readers accept the header anywhere in the first kilobyte
+        kind = ("a Word/zip file" if head.startswith(b"PK") else "text" if head and _is_text(head)
+                else "something else")
+        raise ResumeError(f"{path}: not a PDF (no %PDF- header; it looks like {kind}); rename it to its real "
+                          "extension (.md, .txt, .docx) or export the resume as PDF again")
     pypdf_log = logging.getLogger("pypdf")
     level = pypdf_log.level
     pypdf_log.setLevel(logging.ERROR)  # its repair warnings ("EOF marker not found") would precede our message
@@ -297,6 +321,8 @@ def parse_text(pages: list[str], markdown: bool, is_heading, category_of) -> tup
     for line in lines:
         if not line.strip() or re.fullmatch(r"[-*_=]{3,}", line.strip()):
             continue
+        if markdown and not re.match(r"^\*\s", line):  # "*Portland, OR · Apr 2020 – Present*" is a meta line
+            line = md_inline(line)
         hm = re.match(r"^(#{1,6})\s+(.*)$", line) if markdown else None
         if hm and len(hm.group(1)) == 1 and name is None and current is None:
             name = hm.group(2).strip()
@@ -394,9 +420,11 @@ def _structured_line(section: RawSection, entry: RawEntry | None, line: str, mar
 
 
 def md_inline(text: str) -> str:
-    """Strip inline Markdown: [text](url) → text, **b** / *i* / __b__ → plain."""
+    """Strip inline Markdown: [text](url) → text, **b** / *i* / __b__ / _i_ → plain (an
+    underscore inside a word, "snake_case", stays)."""
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", str(text))
-    return re.sub(r"\*\*(.+?)\*\*|\*(.+?)\*|__(.+?)__", lambda m: next(g for g in m.groups() if g), text)
+    return re.sub(r"\*\*(.+?)\*\*|\*(.+?)\*|__(.+?)__|(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)",
+                  lambda m: next(g for g in m.groups() if g), text)
 
 
 def decode_text(path: Path, data: bytes) -> str:

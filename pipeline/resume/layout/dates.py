@@ -23,12 +23,17 @@ _PLACE = r"[A-ZÀ-Þ][\w.'’-]*(?:[ -](?:[A-ZÀ-Þ][\w.'’-]*|de|del|am|upon|o
 _LOCATION_RE = re.compile(rf"^(?:{_PLACE},\s*{_PLACE}|Remote|REMOTE)$")
 
 
+_DATE_WORD = re.compile(r"\b(?:present|current|now|ongoing|today)\b", re.IGNORECASE)  # never a place
+
+
 class _Location:
-    """"City, Region" (capitalised words, a comma) that holds no job-title or organisation word."""
+    """"City, Region" (capitalised words, a comma) that holds no job-title or organisation word
+    and no date word ("Portland Code Collective, Present" is the rest of a date range)."""
 
     @staticmethod
     def match(text: str) -> bool:
-        return bool(_LOCATION_RE.match(text.strip())) and rf._role_score(text) == (0, 0) and len(text) <= 60
+        return (bool(_LOCATION_RE.match(text.strip())) and rf._role_score(text) == (0, 0) and len(text) <= 60
+                and not _DATE_WORD.search(text))
 
 
 _LOCATION = _Location()

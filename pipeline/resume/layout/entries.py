@@ -22,6 +22,7 @@ from pipeline.resume.layout.parse import (
     _full,
     _join,
     _looks_like_place,
+    _wraps_to_margin,
     parse_line,
     segments,
 )
@@ -146,7 +147,8 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         if cur is not None and cur.items and not p.meta_only:
             last = cur.items[-1]
             prev = last[1]
-            cont = abs(p.x0 - last[2]) <= 2.5 and _close_below(prev, p) and not distinct(p) and \
+            cont = (abs(p.x0 - last[2]) <= 2.5 or last[3] and _wraps_to_margin(prev, p)) \
+                and _close_below(prev, p) and not distinct(p) and \
                 (last[3] or _full(prev) or p.text[:1].islower()) and \
                 not (not last[3] and _LABEL_START.match(p.text) and _LABEL_START.match(last[0]))
             if cont:
@@ -180,7 +182,7 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         if is_head:
             new = (cur is None or bool(cur.items) or len(cur.header) >= 3
                    or (p.dates is not None and cur.dates is not None)
-                   or (p.words and any(_sig(h) == _sig(p) for h in cur.header if h.words)))
+                   or (p.words and _sig(p) != (body_style,) and any(_sig(h) == _sig(p) for h in cur.header if h.words)))
             if new:
                 cur = _Entry()
                 entries.append(cur)

@@ -186,6 +186,22 @@ def _full(p: Parsed) -> bool:
     return x1 >= right - min(max(3 * p.line.size, 0.08 * (right - left)), 0.15 * (right - left))
 
 
+def _wraps_to_margin(prev: Parsed, p: Parsed) -> bool:
+    """``p`` is the wrapped rest of bullet line ``prev`` set without a hanging indent (a typed
+    "•<tab>" bullet in a Word export): it starts where ``prev``'s line starts (the glyph), in
+    the same style, and it continues a sentence (``prev`` ends without a full stop and ``p``
+    starts in lower case or ``prev`` fills three quarters of the column) or its first word would
+    not have fitted at the end of ``prev``."""
+    if not p.words or abs(p.line.x0 - prev.line.x0) > 2.5 or p.line.style != prev.line.style:
+        return False
+    first = p.words[0]
+    left, right = prev.line.col
+    if not re.search(r"[.!?]$", prev.text) and (first.text[:1].islower()
+                                               or prev.line.x1 - left >= 0.75 * (right - left)):
+        return True  # a sentence running on (the paragraph may wrap short of the column's edge)
+    return prev.line.x1 + 0.3 * prev.line.size + (first.x1 - first.x0) > prev.line.col[1] - 1
+
+
 def _close_below(prev: Parsed, p: Parsed) -> bool:
     return p.line.page == prev.line.page and 0 <= p.line.top - prev.line.bottom <= 0.8 * p.line.size \
         or p.line.page != prev.line.page

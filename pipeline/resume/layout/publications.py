@@ -11,7 +11,15 @@ import re
 
 from pipeline.resume import formats as rf
 from pipeline.resume.layout.dates import _DATE, parse_range
-from pipeline.resume.layout.parse import Parsed, _close_below, _full, _join, parse_line, segments
+from pipeline.resume.layout.parse import (
+    Parsed,
+    _close_below,
+    _full,
+    _join,
+    _wraps_to_margin,
+    parse_line,
+    segments,
+)
 from pipeline.resume.layout.words import _DASH_BULLETS, Line, join_words
 from pipeline.resume.pii import find_pii
 
@@ -44,7 +52,8 @@ def _flat_items(lines: list[Line]) -> list[str]:
             continue
         if items and not p.bullet and not _NUMBERED.match(text) and not _new_quote(text, items[-1][0]):
             prev = items[-1][1]
-            aligned = abs(p.x0 - items[-1][2]) <= 2.5 or (not items[-1][3] and abs(p.x0 - prev.x0) <= 2.5)
+            aligned = abs(p.x0 - items[-1][2]) <= 2.5 or (not items[-1][3] and abs(p.x0 - prev.x0) <= 2.5) \
+                or items[-1][3] and _wraps_to_margin(prev, p)
             wrapped = items[-1][3] or _full(prev) or text[:1].islower() or items[-1][0].endswith(("-", "‑"))
             labelled = _LABEL.match(text) and _LABEL.match(items[-1][0])  # "Label: ..." items in a row
             if aligned and wrapped and not labelled and _close_below(prev, p) and p.line.style[1] == prev.line.style[1] \

@@ -17,7 +17,13 @@ from pathlib import Path
 from pipeline.resume import formats as rf
 from pipeline.resume.layout.columns import read_lines
 from pipeline.resume.layout.entries import _entries
-from pipeline.resume.layout.headings import _heading_shaped, caps_styles, heading_styles, stands_as_heading
+from pipeline.resume.layout.headings import (
+    _caps,
+    _heading_shaped,
+    caps_styles,
+    heading_styles,
+    stands_as_heading,
+)
 from pipeline.resume.layout.parse import SEGMENT_GAP_EM, parse_line
 from pipeline.resume.layout.publications import _PUBLICATION_TITLE, _flat_items, publication_items
 from pipeline.resume.layout.tables import RowLine, row_fields, row_text
@@ -39,6 +45,7 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
         ResumeError: the text layer is garbage (the message names the file and the fix).
     """
     lines, body_size = read_lines(path)
+    lines = [part for ln in lines for part in split_trailing_heading(ln, category_of)]
     styles = heading_styles(lines, body_size, category_of)
     caps = caps_styles(lines, styles, category_of)
     body_style = _body_style(lines)
@@ -89,6 +96,26 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
     if preamble.entries:
         sections.insert(0, preamble)
     return name, sections
+
+
+def split_trailing_heading(line: Line, category_of: Callable[[str], str | None]) -> list[Line]:
+    """A section title run on at the end of a line ("Portland, OR 97214 **SKILLS**", a heading
+    set without a paragraph break) split off as a line of its own: the trailing words are in
+    one font other than the words before, in capitals (or a small-capitals font), and name a
+    known section."""
+    words = line.words
+    if len(words) < 2 or isinstance(line, RowLine):
+        return [line]
+    k = len(words)
+    while k > 1 and words[k - 1].font == words[-1].font:
+        k -= 1
+    head, tail = words[:k], words[k:]
+    text = join_words(tail).rstrip(":")
+    small_caps = bool(re.search(r"csc|caps|sc\d", tail[0].font, re.IGNORECASE)) if tail else False
+    if not tail or not head or head[-1].font == tail[0].font or not (_caps(text) or small_caps) \
+            or not _heading_shaped(text) or category_of(text) is None:
+        return [line]
+    return [Line(head, line.page, line.margin, line.col), Line(tail, line.page, "", line.col)]
 
 
 def _body_style(lines: list[Line]) -> tuple[str, float]:

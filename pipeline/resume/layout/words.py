@@ -89,11 +89,24 @@ def fold_accent_chars(chars: list[dict]) -> list[dict]:
     return out
 
 
+# TeX's Cork (T1) and TS1 encodings at the code points a resume uses: a bitmap (Type 3) font made
+# by pdflatex without cm-super carries no name and no Unicode map, so pdfminer gives "(cid:N)".
+_TEX_T1_CIDS = {21: "–", 22: "—", 27: "ff", 28: "fi", 29: "fl", 30: "ffi", 31: "ffl", 136: "•"}
+
+
+def _tex_cid(char: dict) -> dict:
+    """``char`` with an unmapped "(cid:N)" of a nameless font read by :data:`_TEX_T1_CIDS`."""
+    m = re.fullmatch(r"\(cid:(\d+)\)", char.get("text", ""))
+    if m and int(m.group(1)) in _TEX_T1_CIDS and str(char.get("fontname", "")).lower() in ("unknown", ""):
+        return {**char, "text": _TEX_T1_CIDS[int(m.group(1))]}
+    return char
+
+
 def page_words(page) -> list[Word]:
     """The words of one pdfplumber page (upright text only), accents folded, ligatures expanded."""
     from pdfplumber.utils import extract_words
 
-    chars = fold_accent_chars(list(page.chars))
+    chars = fold_accent_chars([_tex_cid(c) for c in page.chars])
     raw = extract_words(chars, x_tolerance_ratio=WORD_GAP_EM, y_tolerance=2, keep_blank_chars=False,
                         use_text_flow=False, extra_attrs=["fontname", "size"])
     out = []
