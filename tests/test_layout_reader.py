@@ -546,3 +546,27 @@ def test_a_right_aligned_range_wrapped_onto_the_next_line_is_joined():
     tail = Line(words_line("2017", 90, 113), col=(90, 558))
     joined = join_date_tails([head, tail])
     assert len(joined) == 1 and parse_line(joined[0]).dates == ("2016-01", "2017-08")
+
+
+def test_title_then_org_and_city_in_one_run_is_not_a_location():
+    """"**Data Engineer**, *Nordlys Energi, Bergen*": the italic run is organization and city."""
+    bold, italic = dict(font="Serif-Bold"), dict(font="Serif-Italic")
+    col = (145, 560)
+    header = Line(words_line("Data Engineer,", 145, 100, **bold) + words_line("Nordlys Energi, Bergen", 230, 100, **italic),
+                  margin="08/2019 – 02/2022", col=col)
+    bullet = Line(words_line("• Built dbt models for 120 sensor tables.", 145, 114), col=col)
+    (entry,) = _entries([header, bullet], "work_experience", ("Serif-Regular", 10.0))
+    assert (entry.fields["title"], entry.fields["organization"], entry.fields["location"]) == \
+        ("Data Engineer", "Nordlys Energi", "Bergen")
+
+
+def test_margin_labels_beside_their_own_lines_stay_apart():
+    col = (145, 560)
+    body = [Line(words_line("Python, SQL, Apache Spark", 145, 100), col=col),
+            Line(words_line("Norwegian (native), English (fluent)", 145, 112), col=col)]
+    from pipeline.resume.layout.columns import _margin_blocks
+
+    blocks = _margin_blocks([words_line("Technical", 51, 100), words_line("Languages", 51, 112)], body)
+    assert [[join_words(ln) for ln in b] for b in blocks] == [["Technical"], ["Languages"]]
+    dates = _margin_blocks([words_line("Sept 2018 –", 51, 100), words_line("May 2023", 51, 112)], body)
+    assert len(dates) == 1  # a date over two lines stays one block

@@ -98,6 +98,10 @@ def test_resume_numbers_survive(text):
     ("the Berlin office at Unter den Linden 77, 10117 Berlin, and", ["Linden 77", "10117"]),
     ("Plaza Mayor 3, 28012 Madrid", ["Mayor 3", "28012"]),
     ("Fon: 0221/987 654 3, Köln", ["987 654"]),
+    ("Storgata 14B, 0184 Oslo, Norway", ["Storgata", "14B", "0184"]),  # a new user's address
+    ("Nørregade 7, 1165 København", ["Nørregade", "1165"]),
+    ("Mannerheimintie 12, 00100 Helsinki", ["Mannerheimintie", "00100"]),
+    ("Hauptstraße 5, 10115 Berlin", ["Hauptstraße", "10115"]),
 ])
 def test_more_pii_formats_are_scrubbed(text, secrets):
     out = scrub(text)
@@ -115,6 +119,7 @@ def test_more_pii_formats_are_scrubbed(text, secrets):
     "1234567 users", "Patent US 11234567 B2", "Worked at Northwind dot com era startups",
     "Passport to success: mentoring 40 juniors", "rated 4.8/5.0 by 1,200 users", "Top 5% of 3000 applicants",
     "GPA 3.82/4.00", "from 05/2021 to 012/2022", "Top 5, 12000 Users", "Led Team 6, 2021 Award", "scored 0123/4 on the test", "cut cost 030/100 percent",
+    "Spring 2021 cohort", "Gate 5 of the harbour", "a bow tie 3 times", "Sprint 12, 2023 release",
 ])
 def test_more_resume_text_survives(text):
     assert scrub(text) == text

@@ -416,3 +416,12 @@ def test_a_text_file_named_pdf_is_named_as_not_a_pdf(tmp_path):
     path.write_text("Maya Lind\nExperience\n", encoding="utf-8")
     with pytest.raises(ResumeError, match=r"notes.pdf: not a PDF \(no %PDF- header; it looks like text\)"):
         ingest(path)
+
+
+def test_markdown_project_header_keeps_its_description(tmp_path):
+    path = tmp_path / "cv.md"
+    path.write_text("# Henrik Solberg\n\n## Projects\n\n### Tidewatch · open-source tide forecasting library in Python\n"
+                    "*2020 – 2021*\n\n- Predicts harbour water levels.\n", encoding="utf-8")
+    facts = [f for f in ingest(path).facts if f.category == "projects"]
+    assert {f.fields["name"] for f in facts} == {"Tidewatch"}
+    assert "open-source tide forecasting library in Python" in [f.text for f in facts]

@@ -518,6 +518,17 @@ def _groups(p: Para) -> list[tuple[str, str]]:
     return [(t, f or "") for t, f in out if t.strip(_SEP_STRIP)]
 
 
+def _strip_seps(text: str) -> str:
+    """``text`` without separators around it; a parenthesis only when it is unmatched
+    ("Norwegian University of Science and Technology (NTNU)" keeps its own)."""
+    text = text.strip(_SEP_STRIP.replace("()", ""))
+    while text.endswith(")") and text.count(")") > text.count("("):
+        text = text[:-1].rstrip()
+    while text.startswith("(") and text.count("(") > text.count(")"):
+        text = text[1:].lstrip()
+    return text.strip(_SEP_STRIP.replace("()", ""))
+
+
 def _location_split(texts: list[str]) -> tuple[list[str], str]:
     """A part list without its trailing "City, Region" (a last part "San Francisco, CA", or two
     last parts that are places)."""
@@ -543,9 +554,9 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
         if not groups:
             continue
         if len(groups) == 1:
-            texts = [(groups[0][1], t.strip(_SEP_STRIP)) for t in _SPLIT_ONE.split(groups[0][0])]
+            texts = [(groups[0][1], _strip_seps(t)) for t in _SPLIT_ONE.split(groups[0][0])]
         else:
-            texts = [(fmt, s.strip(_SEP_STRIP)) for t, fmt in groups for s in _SPLIT_RUNS.split(t)]
+            texts = [(fmt, _strip_seps(s)) for t, fmt in groups for s in _SPLIT_RUNS.split(t)]
         texts = [(f, t) for f, t in texts if t]
         kept = []
         for fmt, t in texts:
@@ -613,8 +624,11 @@ def _fields(e: _Entry, slots: dict) -> dict[str, str]:
     if e.category == "education":  # "Degree in Area" and the institution, as parse_header splits them
         parsed = rf.parse_header(", ".join(texts), "education")
         f.update({k: parsed[k] for k in ("degree", "area", "organization") if parsed.get(k)})
-    elif e.category == "projects":
+    elif e.category == "projects":  # "Tidewatch" / "Open-source tide forecasting library": the rest describes it
         f["name"] = texts[0]
+        rest = ", ".join(texts[1:])
+        if rest and rest not in e.lines:
+            e.lines.insert(0, rest)
     elif len(parts) >= 2:  # title vs organisation: the slot voted over the document, else the words
         (s0, t0), (s1, t1) = parts[0], parts[1]
         a, b = slots.get(s0, 0), slots.get(s1, 0)

@@ -107,7 +107,9 @@ def _role_score(part: str) -> tuple[int, int]:
 
 
 def parse_header(header: str, category: str | None) -> dict[str, str]:
-    """Split an entry header ("Title, Org – City, ST Jan 2020 – present") into fact fields."""
+    """Split an entry header ("Title, Org – City, ST Jan 2020 – present") into fact fields; a
+    project's header gives ``name`` and, for the text after it, ``description`` (which
+    :func:`pipeline.resume.ingest.ingest` turns into the entry's first line, not a field)."""
     fields: dict[str, str] = {}
     text = header.strip()
     m = TRAILING_RANGE.search(text)
@@ -146,6 +148,8 @@ def parse_header(header: str, category: str | None) -> dict[str, str]:
         return fields
     if text:
         fields["name"] = segments[0] if segments else text
+        if len(segments) > 1:  # "Tidewatch · open-source tide forecasting library": it describes the project
+            fields["description"] = ", ".join(segments[1:])
     return fields
 
 

@@ -340,6 +340,9 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
             fields = {**rf.parse_header(header, category), **{k: v for k, v in raw_fields.items() if v}} \
                 if header and category in _STRUCTURED else {**raw_fields}
             lines = [c for x in entry.lines if (c := _clean_value(x))]
+            described = fields.pop("description", "")
+            if described and described not in lines:
+                lines.insert(0, described)
             if fmt in ("pdf", "docx", "markdown", "text") and _PUBLICATIONS.search(section.title):
                 lines = publication_lines(lines, _clean_value(name) if name else None, anywhere=fmt in ("pdf", "docx"))
             if category == "education":

@@ -101,9 +101,13 @@ _ROMANCE_STREET = re.compile(
     r"(?:,\s*\d{4,5}\s+[A-ZÀ-Ý][\w'-]*(?:[ -][A-ZÀ-Ý][\w'-]*){0,2}(?:\s+(?i:cedex)(?:\s+\d{1,2})?)?"
     r"|(?=[,;\n]|$))"
 )
+# A street name ending in its type, as Nordic, German and Dutch addresses write it ("Storgatan 12",
+# "Storgata 14B, 0184 Oslo", "Hauptstraße 5", "Nørregade 7, 1165 København"), then an optional
+# Swedish ("114 55 Stockholm") or 4-5 digit postcode and town.
 _EU_STREET = re.compile(
-    r"\b[A-ZÅÄÖÜ][\wåäöüß-]{0,40}(?:gatan|vägen|gränd|straße|strasse|str\.|weg|laan|straat|gade|vej)"
-    r"\s+\d{1,5}[A-Za-z]?(?:,\s*\d{3}\s?\d{2}\s+[A-ZÅÄÖ][\wåäö]+)?"
+    r"\b[A-ZÅÄÖÜØÆ][\wåäöüßøæ-]{0,40}(?:gatan|gata|gaten|gate|vägen|veien|vegen|vei|veg|gränd|torget|plass|plads|"
+    r"stræde|straße|strasse|str\.|gasse|platz|weg|laan|straat|gade|vej|katu|tie)"
+    r"\s+\d{1,5}[A-Za-z]?(?![\w.])(?:,\s*(?:\d{3}\s?\d{2}|\d{4,5})\s+[A-ZÅÄÖØÆÜ][\wåäöøæü-]+)?"
 )
 # A continental street without a street-type suffix, known by its shape: capitalised street
 # words, at least two (with "den", "de la", ...), a house number, then a 4-5 digit postcode and a capitalised

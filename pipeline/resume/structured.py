@@ -224,7 +224,7 @@ class _Doc:
             return []
         if not isinstance(value, list):
             self.bad(key, f"'{key}' must be a list of {what}, got {_kind(value)}",
-                     f"write it as [{{...}}, {{...}}] with one object per entry ({self.fix})")
+                     "write it as [{...}, {...}] with one object per entry")
             return []
         out = []
         for i, v in enumerate(value):

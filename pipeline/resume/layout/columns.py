@@ -124,26 +124,39 @@ def _sidebar(text: list[Word], g: float) -> bool:
     return beside < SIDEBAR_BESIDE_SHARE * len(left)
 
 
-def _margin_blocks(lines: list[list[Word]]) -> list[list[list[Word]]]:
+def _margin_blocks(lines: list[list[Word]], body: list[Line]) -> list[list[list[Word]]]:
+    """Margin-column lines grouped into blocks (a date over two lines is one block): a line joins
+    the block above when the gap is under 0.35 em, unless both are labels without digits that
+    each sit beside a body line of their own ("Technical" / "Languages" beside two skills lines)."""
+
+    def beside(ln: list[Word]) -> Line | None:
+        mid = sum(w.mid for w in ln) / len(ln)
+        return next((b for b in body if abs((b.top + b.bottom) / 2 - mid) <= 0.35 * b.size), None)
+
     blocks: list[list[list[Word]]] = []
     for ln in lines:
         if blocks:
             prev = blocks[-1][-1]
             size = max(w.size for w in prev)
             if min(w.top for w in ln) - max(w.bottom for w in prev) <= 0.35 * size:
-                blocks[-1].append(ln)
-                continue
+                a, b = beside(prev), beside(ln)
+                labels = not any(c.isdigit() for w in prev + ln for c in w.text)
+                if not (labels and a is not None and b is not None and a is not b):
+                    blocks[-1].append(ln)
+                    continue
         blocks.append([ln])
     return blocks
 
 
 def margin_heading(words: list[Word], body: list[Line]) -> bool:
     """Whether a margin-column line is a section title set in the label column (a Europass-style
-    CV: "EDUCATION" with a rule beside it): heading-shaped capitals, not a date, and no body
-    line beside it. It is read as a line of its own, not as the label of the next row."""
+    CV: "EDUCATION" with a rule beside it): heading-shaped, in capitals or larger than the body
+    lines' median size ("Education" in 12 pt over 10 pt text), not a date, and no body line beside it. It is read as a line of its own, not as the label of the next row."""
     text = join_words(words)
     top, bottom = min(w.top for w in words), max(w.bottom for w in words)
-    if not _caps(text) or not _heading_shaped(text) or parse_range(text) or all(w.glyph for w in words):
+    sizes = sorted(ln.size for ln in body)
+    larger = bool(sizes) and min(w.size for w in words) >= 1.15 * sizes[len(sizes) // 2]
+    if not (_caps(text) or larger) or not _heading_shaped(text) or parse_range(text) or all(w.glyph for w in words):
         return False
     return not any(ln.top < bottom - 1 and ln.bottom > top + 1 for ln in body)
 
@@ -200,7 +213,7 @@ def page_lines(words: list[Word], page: int, cols: Columns) -> tuple[list[Line],
             body.append(Line(ln, page, col=body_box))  # a section title in the label column
         else:
             margin_lines.append(ln)
-    for block in _margin_blocks(margin_lines):
+    for block in _margin_blocks(margin_lines, body):
         text = " ".join(join_words(ln) for ln in block)
         if all(w.glyph for ln in block for w in ln):
             continue

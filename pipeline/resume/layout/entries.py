@@ -56,6 +56,7 @@ class _Entry:
     dates: tuple[str, str] | None = None
     location: str = ""
     labeled: dict[str, str] = field(default_factory=dict)  # fields read from label / value rows
+    described: list[str] = field(default_factory=list)  # header text after a project's name
 
     def absorb(self, p: Parsed) -> None:
         if p.dates and self.dates is None:
@@ -197,7 +198,7 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         fields = _fields(e, category, title_slots)
         if e.labeled:
             fields.update(_labeled_fields(e, category))
-        lines_out = [rf.clean_chars(t)[0].strip() for t, *_ in e.items]
+        lines_out = e.described + [rf.clean_chars(t)[0].strip() for t, *_ in e.items]
         out.append(rf.RawEntry(fields=fields, header="", lines=[x for x in lines_out if x],
                                bullets=any(b for *_, b in e.items)))
     return [e for e in out if e.fields or e.lines]
@@ -329,7 +330,13 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
 def _line_location(e: _Entry, texts: list[str]) -> list[str]:
     """A header line's parts without its trailing "City, Region" ("Northwind Robotics, Gothenburg,
     Sweden" split at commas, or a last font run "San Francisco, CA"), which goes to ``e.location``;
-    a line of one part is left alone."""
+    a line of one part is left alone. "**Title**, *Org, City*" (a title part, then one part
+    holding one comma) is read as organization and city, not as a "City, Region" location."""
+    if len(texts) == 2 and texts[1].count(",") == 1 and rf._role_score(texts[0])[0] > 0:
+        org, place = (x.strip() for x in texts[1].split(","))
+        if org and _looks_like_place(place) and rf._role_score(place) == (0, 0):
+            e.location = e.location or place
+            return [texts[0], org]
     if len(texts) >= 2 and "," in texts[-1] and _LOCATION.match(texts[-1]):
         e.location = e.location or texts[-1]
         return texts[:-1]
@@ -402,8 +409,10 @@ def _fields(e: _Entry, category: str, slots: dict) -> dict[str, str]:
         if not fields.get("degree") and not fields.get("area") and len(texts) >= 2:
             fields["area"] = texts[1]
         return fields
-    if category == "projects":
+    if category == "projects":  # "Tidewatch, open-source tide forecasting library": the rest describes it
         fields["name"] = texts[0]
+        if len(texts) > 1:
+            e.described = [", ".join(texts[1:])]
         return fields
     if len(parts) >= 2:
         (s0, t0), (s1, t1) = parts[0], parts[1]

@@ -39,6 +39,8 @@ def _flat_items(lines: list[Line]) -> list[str]:
             continue
         if p.label:
             text = f"{p.label}: {text}" if not p.label.endswith(":") else f"{p.label} {text}"
+        elif ln.margin and p.dates:  # a date in the margin column beside the item ("2021 | AWS Certified ...")
+            text = f"{text} ({ln.margin.strip()})"
         if pending_label is not None:
             lab = pending_label
             pending_label = None
