@@ -570,3 +570,30 @@ def test_margin_labels_beside_their_own_lines_stay_apart():
     assert [[join_words(ln) for ln in b] for b in blocks] == [["Technical"], ["Languages"]]
     dates = _margin_blocks([words_line("Sept 2018 –", 51, 100), words_line("May 2023", 51, 112)], body)
     assert len(dates) == 1  # a date over two lines stays one block
+
+
+def test_a_lone_year_before_a_separator_opens_the_header():
+    p = parse_line(Line(words_line("2016 | Research Intern at Laboratoire Lumière", 57, 0), col=(57, 540)))
+    assert p.dates == ("2016", "") and p.text == "Research Intern at Laboratoire Lumière"
+    keep = parse_line(Line(words_line("2021 NeuralPrune toolkit", 57, 0), col=(57, 540)))
+    assert keep.text == "2021 NeuralPrune toolkit"  # no separator: the year may be part of a name
+
+
+def test_a_range_in_another_type_closing_the_line_is_split_off():
+    words = words_line("Data Engineer", 212, 0, font="Sans-Italic") + words_line("September 2018 – February 2021", 290, 0,
+                                                                                 size=9.0)
+    p = parse_line(Line(words, col=(212, 543)))
+    assert p.dates == ("2018-09", "2021-02") and p.text == "Data Engineer"
+    same = parse_line(Line(words_line("Led the 2018 – 2021 migration", 57, 0), col=(57, 540)))
+    assert same.dates is None  # one type throughout: prose
+
+
+@pytest.mark.parametrize("texts, want", [
+    (["Software Developer", "Quadrille Logiciels", "Paris"], True),
+    (["Research Intern", "Mountain View", "CA"], False),  # City, Region
+    (["Princeton University", "Princeton", "NJ"], False),
+])
+def test_title_org_city(texts, want):
+    from pipeline.resume.layout.entries import _title_org_city
+
+    assert _title_org_city(texts) is want

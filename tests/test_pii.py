@@ -102,6 +102,8 @@ def test_resume_numbers_survive(text):
     ("Nørregade 7, 1165 København", ["Nørregade", "1165"]),
     ("Mannerheimintie 12, 00100 Helsinki", ["Mannerheimintie", "00100"]),
     ("Hauptstraße 5, 10115 Berlin", ["Hauptstraße", "10115"]),
+    ("12 rue des Tanneurs\n69002 Lyon, France", ["Tanneurs", "69002"]),  # the town line on its own
+    ("Contact\nD-10117 Berlin\n", ["10117"]),
 ])
 def test_more_pii_formats_are_scrubbed(text, secrets):
     out = scrub(text)
@@ -120,6 +122,7 @@ def test_more_pii_formats_are_scrubbed(text, secrets):
     "Passport to success: mentoring 40 juniors", "rated 4.8/5.0 by 1,200 users", "Top 5% of 3000 applicants",
     "GPA 3.82/4.00", "from 05/2021 to 012/2022", "Top 5, 12000 Users", "Led Team 6, 2021 Award", "scored 0123/4 on the test", "cut cost 030/100 percent",
     "Spring 2021 cohort", "Gate 5 of the harbour", "a bow tie 3 times", "Sprint 12, 2023 release",
+    "2019 Paris Marathon", "12000 Users", "Awards\n2021 Best Paper\n",
 ])
 def test_more_resume_text_survives(text):
     assert scrub(text) == text

@@ -1,9 +1,10 @@
-"""Resumes written by new users (fresh helpers on clean clones, session 10): every entry as they wrote it.
+"""Resumes written by new users (three fresh helpers on clean clones, session 10): every entry as written.
 
-Run with ``pytest tests/test_user_resumes.py``. ``data/layouts/user/`` holds two fictional
+Run with ``pytest tests/test_user_resumes.py``. ``data/layouts/user/`` holds three fictional
 people, each written by a helper in the formats a real person has (python-docx with typed
-bullets or table rows, its LibreOffice PDF, LaTeX with dates on the right, a minipage sidebar
-or a tabular date column, Markdown, JSON Resume, RenderCV) and never seen by the readers before
+bullets, table rows or a whole-page layout table, its LibreOffice PDF, LaTeX with dates on the
+right, a minipage sidebar, a tabular date column, moderncv, a sans-serif "title ⟷ company" style, a
+timeline, Markdown, JSON Resume, RenderCV) and never seen by the readers before
 it was measured (docs/experiments.md, "A new user's own resumes, second check" and after). The
 expected entries are what the helpers wrote, not what the readers give: entries still read
 wrong are in ``KNOWN_WRONG`` as strict xfails, so the day one is fixed its mark must go.
@@ -43,11 +44,26 @@ HENRIK = [
     ("leadership", "Kodeklubben Oslo", "Volunteer Coding Instructor", "2018-09", "2021-12", 1),
 ]
 ILSE_SIDEBAR = [r if r[1] != "Oregon State University" else (*r[:5], 0) for r in ILSE]  # no thesis line there
+CAMILLE = [
+    ("work_experience", "Alpinova Énergie", "Senior Data Engineer", "2021-03", "present", 4),
+    ("work_experience", "Banque Rhodanienne", "Data Engineer", "2018-09", "2021-02", 3),
+    ("work_experience", "Quadrille Logiciels", "Software Developer", "2016-07", "2018-08", 2),
+    ("work_experience", "Laboratoire Lumière Numérique", "Research Intern", "2016-02", "2016-06", 1),
+    ("education", "Université Grenoble Alpes", "Computer Science", "2014", "2016", 0),
+    ("education", "Université Claude Bernard Lyon 1", "Mathematics", "2011", "2014", 0),
+    ("projects", "", "Velomap", "2019", "present", 1),
+]
+CAMILLE_SUBTITLE = [r if r[2] != "Velomap" else (*r[:5], 2) for r in CAMILLE]  # a subtitle line, then a bullet
+CAMILLE_YEARS = [(c, o, t, s[:4] if s != "present" else s, e[:4] if e != "present" else e, n)
+                 for c, o, t, s, e, n in CAMILLE_SUBTITLE]  # the timeline prints years only,
+CAMILLE_YEARS = [r if r[2] != "Research Intern" else (*r[:4], "", r[5]) for r in CAMILLE_YEARS]  # and "2016" alone
 FILES = {
     "ilse_word.docx": ILSE, "ilse_word.pdf": ILSE, "ilse_twocol.pdf": ILSE_SIDEBAR, "ilse.md": ILSE,
     "ilse_jsonresume.json": ILSE, "ilse_hfill.pdf": ILSE, "ilse_hfill_lm.pdf": ILSE,
     "henrik_word_tables.docx": HENRIK, "henrik_word_tables.pdf": HENRIK, "henrik_tabular_dates.pdf": HENRIK,
     "henrik.md": HENRIK, "henrik.rendercv.yaml": HENRIK,
+    "camille_moderncv.pdf": CAMILLE_SUBTITLE, "camille_layout_table.docx": CAMILLE,
+    "camille_layout_table.pdf": CAMILLE, "camille_sans.pdf": CAMILLE, "camille_timeline.pdf": CAMILLE_YEARS,
 }
 # (file, organization or project name) still read wrong, with why (docs/experiments.md).
 KNOWN_WRONG = {
@@ -109,7 +125,8 @@ def test_user_resume_has_no_extra_entries(name):
     assert set(got) == {_key(row) for row in FILES[name]}, sorted(got)
 
 
-_SECRETS = {"ilse": ["ilse.marchetti@example.org", "555 0182", "555-0182", "1427 Alder Crest"],
+_SECRETS = {"camille": ["camille.fontaine@example.fr", "6 12 34 56 78", "rue des Tanneurs", "69002"],
+            "ilse": ["ilse.marchetti@example.org", "555 0182", "555-0182", "1427 Alder Crest"],
             "henrik": ["henrik.solberg@examplemail.com", "912 34 567", "Storgata 14B", "0184 Oslo"]}
 
 

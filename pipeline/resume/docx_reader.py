@@ -39,7 +39,7 @@ from pathlib import Path
 
 from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
-from pipeline.resume.layout.dates import _DATE_WORD, _PLACE, RANGE, norm_date
+from pipeline.resume.layout.dates import _DATE_WORD, _PLACE, RANGE, norm_date, org_then_city
 from pipeline.resume.layout.tables import label_field
 from pipeline.resume.pii import find_pii
 
@@ -166,6 +166,10 @@ class Para:
     def starts_bold(self) -> bool:
         runs = self._inked()
         return bool(runs) and runs[0].bold
+
+    def starts_italic(self) -> bool:
+        runs = self._inked()
+        return bool(runs) and runs[0].italic
 
 
 @dataclass
@@ -433,8 +437,8 @@ class _Builder:
                 if len(tab_parts) >= 2 and (d := date_range(tab_parts[-1])) and cur.dates is None:
                     cur.dates = d
                 continue
-            if cur is not None and cur.header and not cur.lines and p.italic and len(text) <= 100 \
-                    and not re.search(r"[.!?]$", text):
+            if cur is not None and cur.header and not cur.lines and len(text) <= 100 \
+                    and not re.search(r"[.!?]$", text) and (p.italic or p.starts_italic() and _ends_in_range(text)):
                 cur.header.append(p)  # an italic line under the header: its second part (the title)
                 continue
             if cur is None or (fresh and cur.header == [] and cur.dates is None):
@@ -529,6 +533,12 @@ def _strip_seps(text: str) -> str:
     return text.strip(_SEP_STRIP.replace("()", ""))
 
 
+def _ends_in_range(text: str) -> bool:
+    """``text`` ends with a full date range ("*Senior Data Engineer*   March 2021 – Present")."""
+    m = _range_match(text)
+    return m is not None and bool(m.group("end")) and not text[m.end():].strip(_SEP_STRIP + ".")
+
+
 def _location_split(texts: list[str]) -> tuple[list[str], str]:
     """A part list without its trailing "City, Region" (a last part "San Francisco, CA", or two
     last parts that are places)."""
@@ -555,6 +565,9 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
             continue
         if len(groups) == 1:
             texts = [(groups[0][1], _strip_seps(t)) for t in _SPLIT_ONE.split(groups[0][0])]
+            if len(texts) == 2 and org_then_city(texts[0][1], texts[1][1]) and len(e.header) >= 2:
+                e.location = e.location or texts[1][1]  # "**Alpinova Énergie, Grenoble**"
+                texts = texts[:1]
         else:
             texts = [(fmt, _strip_seps(s)) for t, fmt in groups for s in _SPLIT_RUNS.split(t)]
         texts = [(f, t) for f, t in texts if t]
@@ -726,6 +739,23 @@ def _body_size(paras: list[Para]) -> float:
     return c.most_common(1)[0][0] if c else 10.0
 
 
+def _unwrap_layout_tables(blocks: list[Para | Table], is_heading: Callable[[str], bool]) -> list[Para | Table]:
+    """A table used to lay out the page (a Google Docs / Word template: a narrow column of
+    contact, skills and languages beside the main column) replaced by its cells' paragraphs,
+    cell by cell, row by row. A table is a layout table when one of its cells holds a paragraph
+    that names a known section ("EXPERIENCE", "Skills") with two paragraphs or more after it in
+    that cell: a header row ("Highlights") or a label cell ("Languages") stands alone in its cell."""
+    out: list[Para | Table] = []
+    for b in blocks:
+        cells = _unique_cells(b) if isinstance(b, Table) else []
+        if any(is_heading(p.clean.rstrip(":")) and not p.bullet and sum(bool(q.clean) for q in cell[k + 1:]) >= 2
+               for row in cells for cell in row for k, p in enumerate(cell)):
+            out += [p for row in cells for cell in row for p in cell]
+        else:
+            out.append(b)
+    return out
+
+
 def _name_of(p: Para) -> str:
     return re.split(r"\s+[|·•—–,]\s+|\s*\|\s*", " ".join(p.text.split()))[0].strip()
 
@@ -748,6 +778,7 @@ def read_docx_structure(path: Path, is_heading: Callable[[str], bool],
         if not sec.header.is_linked_to_previous:
             blocks += reader.blocks(sec.header)
     blocks += reader.blocks(document)
+    blocks = _unwrap_layout_tables(blocks, is_heading)
     all_paras = [p for b in blocks for p in ([b] if isinstance(b, Para) else
                                              [p for r in b.rows for c in r for p in c])]
     if not any(p.clean for p in all_paras):

@@ -117,6 +117,14 @@ _EU_STREET_POSTCODE = re.compile(
     r"\b(?:[A-ZÀ-ÝÄÖÜ][\w'.-]*\s+(?:(?:den|der|dem|am|an|im|zum|zur|von|de|del|la|le|des|di|da|do)\s+)*){1,4}"
     r"[A-ZÀ-ÝÄÖÜ][\w'.-]*\s+\d{1,4}[a-zA-Z]?,\s*(?!(?:19|20)\d{2}\b)\d{4,5}\s+[A-ZÀ-ÝÄÖÜ][\w'-]+"
 )
+# A line holding only a postcode and its town ("69002 Lyon, France", "D-10117 Berlin"): the second
+# line of an address whose street line is above it. A year is never taken for the postcode.
+_POSTCODE_TOWN_LINE = re.compile(
+    r"(?m)^[ \t]*(?:[A-Z]{1,2}-)?(?!(?:19|20)\d{2}\b)\d{4,5}[ \t]+"
+    r"(?!(?i:users|customers|members|downloads|stars|followers|students|employees|engineers|people|hours)\b)"
+    r"[A-ZÀ-ÝÄÖÜ][\w'-]+(?:[ -][A-ZÀ-ÝÄÖÜ][\w'-]+)?"
+    r"(?:,[ \t]*[A-ZÀ-Ý][\w'-]+(?:[ -][A-ZÀ-Ý][\w'-]+)?)?[ \t]*$"
+)
 # Outward code (letters as the Royal Mail allocates them) and inward code, e.g. "SW1A 2AA", "M1 1AE".
 _UK_POSTCODE = re.compile(
     r"(?<![\w/+=.-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?(?!\d[GPT]B\b)\d[ABD-HJLNP-UW-Z]{2}(?![\w/+=-])"
@@ -303,6 +311,7 @@ def _apply(text: str, found: list[str] | None) -> str:
     simple(_ROMANCE_STREET, "[address]")
     simple(_EU_STREET, "[address]")
     simple(_EU_STREET_POSTCODE, "[address]")
+    simple(_POSTCODE_TOWN_LINE, "[address]")
     simple(_SLASH_PHONE, "[phone]", accept=lambda m: _valid_national_number(m.replace("/", " ")))
     text = _phones(text, record)
     simple(_POSTAL, "[address]")

@@ -161,6 +161,22 @@ def margin_heading(words: list[Word], body: list[Line]) -> bool:
     return not any(ln.top < bottom - 1 and ln.bottom > top + 1 for ln in body)
 
 
+def _beside_other_column(ln: list[Word], rough: list[list[Word]], g: float) -> bool:
+    """A line wholly on one side of the gutter with a line wholly on the other side overlapping
+    it vertically: the columns have begun (a two-line name "Camille" / "Fontaine" in the left
+    cell of a layout table, "EXPERIENCE" at the top of the right one)."""
+    left = all(w.x1 <= g for w in ln)
+    if not left and not all(w.x0 >= g for w in ln):
+        return False
+    top, bottom = min(w.top for w in ln), max(w.bottom for w in ln)
+    for other in rough:
+        if other is ln or not (all(w.x0 >= g for w in other) if left else all(w.x1 <= g for w in other)):
+            continue
+        if min(w.top for w in other) < bottom and max(w.bottom for w in other) > top:
+            return True
+    return False
+
+
 def page_lines(words: list[Word], page: int, cols: Columns) -> tuple[list[Line], list[Line], list[Line]]:
     """(head, left, right) lines of one page: ``head`` the full-width lines above the columns
     (all lines when the page has one column), ``left`` and ``right`` the two columns' lines
@@ -177,6 +193,8 @@ def page_lines(words: list[Word], page: int, cols: Columns) -> tuple[list[Line],
         crossing = any(w.x0 < g < w.x1 and not w.glyph or w.size >= 1.6 * median for w in ln)
         if not crossing and any(w.x1 <= g for w in ln) and any(w.x0 >= g for w in ln):
             break  # the first line with both columns side by side
+        if not any(w.x0 < g < w.x1 and not w.glyph for w in ln) and _beside_other_column(ln, rough, g):
+            break  # a large name in one column beside the other column's first heading
         spanning.append(ln)
     span_ids = {id(w) for ln in spanning for w in ln}
     rest = [w for w in words if id(w) not in span_ids]

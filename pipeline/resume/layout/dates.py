@@ -73,3 +73,35 @@ def parse_range(text: str) -> tuple[str, str] | None:
 def is_date_range(text: str) -> bool:
     """True when ``text`` is nothing but a date or a date range (punctuation around allowed)."""
     return bool(_RANGE_ONLY.match(text.strip())) and parse_range(text) is not None
+
+
+
+# The second half of a "City, Region" that names a region, not a city: a state or country code
+# ("CA", "NJ", "UK") or a country, state or province a resume commonly names.
+_REGION_NAMES = frozenset(x.strip() for x in """
+usa, united states, canada, mexico, brazil, argentina, chile, colombia, peru, uk, united kingdom, england,
+scotland, wales, ireland, france, germany, spain, portugal, italy, netherlands, the netherlands, belgium,
+luxembourg, switzerland, austria, denmark, sweden, norway, finland, iceland, poland, czechia, czech republic,
+slovakia, hungary, romania, bulgaria, greece, turkey, türkiye, ukraine, estonia, latvia, lithuania, slovenia,
+croatia, serbia, israel, egypt, nigeria, kenya, ghana, south africa, morocco, india, pakistan, bangladesh,
+sri lanka, nepal, china, japan, korea, south korea, taiwan, hong kong, singapore, malaysia, indonesia,
+thailand, vietnam, philippines, australia, new zealand, uae, united arab emirates, saudi arabia, qatar,
+california, texas, new york, washington, massachusetts, illinois, florida, oregon, colorado, georgia,
+ontario, quebec, british columbia, bavaria, catalonia, scania
+""".replace("\n", " ").split(",") if x.strip())
+
+
+def is_region(text: str) -> bool:
+    """A region or country ("CA", "UK", "Sweden", "New Zealand"), as the last part of "City, Region"."""
+    t = text.strip().rstrip(".")
+    return bool(re.fullmatch(r"[A-Z]{2,3}", t)) or t.casefold() in _REGION_NAMES
+
+
+def org_then_city(first: str, second: str) -> bool:
+    """"Org, City" in one run: ``first`` holds no job-title word, ``second`` is one to three
+    capitalised words with no title or organisation word and no digit ("Grenoble", "Mountain
+    View"). Shared by the PDF and Word readers, which apply it only when the entry's title is on
+    another header line: "US Navy Reserve, Rear Admiral" alone is organization and title (not
+    every title is in the title-word list)."""
+    return (rf._role_score(first)[0] == 0 and rf._role_score(second) == (0, 0) and not re.search(r"\d", second)
+            and bool(re.fullmatch(r"[A-ZÀ-Þ][\w.'’-]*(?:[ -][A-ZÀ-Þ][\w.'’-]*){0,2}", second)))

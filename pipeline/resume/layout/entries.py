@@ -15,7 +15,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from pipeline.resume import formats as rf
-from pipeline.resume.layout.dates import _LOCATION, RANGE, is_date_range, parse_range
+from pipeline.resume.layout.dates import (
+    _LOCATION,
+    RANGE,
+    is_date_range,
+    is_region,
+    org_then_city,
+    parse_range,
+)
 from pipeline.resume.layout.parse import (
     Parsed,
     _close_below,
@@ -57,12 +64,15 @@ class _Entry:
     location: str = ""
     labeled: dict[str, str] = field(default_factory=dict)  # fields read from label / value rows
     described: list[str] = field(default_factory=list)  # header text after a project's name
+    places: list[str] = field(default_factory=list)  # every location its lines gave, in order
 
     def absorb(self, p: Parsed) -> None:
         if p.dates and self.dates is None:
             self.dates = p.dates
         if p.location and not self.location:
             self.location = p.location
+        if p.location and p.location not in self.places:
+            self.places.append(p.location)
 
 
 def _sig(p: Parsed) -> tuple:
@@ -121,8 +131,15 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         return w.style != body_style and not (w.style[0] == body_style[0] and w.size < body_style[1] - 0.25)
 
     def distinct(p: Parsed) -> bool:
-        return any(other(w) and re.search(r"\w", w.text) for w in p.words) and \
-            sum(len(w.text) for w in p.words if other(w)) >= 0.5 * sum(len(w.text) for w in p.words)
+        """Mostly in a type other than the body's, or a bold lead with a right-aligned part
+        ("**B.Sc. in Mathematics** ⟷ Université Claude Bernard Lyon 1")."""
+        inked = [w for w in p.words if re.search(r"\w", w.text)]
+        if not any(other(w) for w in inked):
+            return False
+        if sum(len(w.text) for w in p.words if other(w)) >= 0.5 * sum(len(w.text) for w in p.words):
+            return True
+        segs = segments(p.words)
+        return len(segs) >= 2 and all(other(w) for w in segs[0] if re.search(r"\w", w.text))
 
     def headerish(i: int) -> bool:
         p = parsed[i]
@@ -183,7 +200,8 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         if is_head:
             new = (cur is None or bool(cur.items) or len(cur.header) >= 3
                    or (p.dates is not None and cur.dates is not None)
-                   or (p.words and _sig(p) != (body_style,) and any(_sig(h) == _sig(p) for h in cur.header if h.words)))
+                   or (p.words and _sig(p) != (body_style,) and any(_sig(h) == _sig(p) for h in cur.header if h.words))
+                   or _after_complete_header(cur, p))
             if new:
                 cur = _Entry()
                 entries.append(cur)
@@ -202,6 +220,15 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         out.append(rf.RawEntry(fields=fields, header="", lines=[x for x in lines_out if x],
                                bullets=any(b for *_, b in e.items)))
     return [e for e in out if e.fields or e.lines]
+
+
+def _after_complete_header(cur: _Entry, p: Parsed) -> bool:
+    """``p`` opens the next entry: the current header ended with its dates line ("2014 – 2016 ·
+    Grenoble" under "**M.Sc. …** ⟷ Université …") and ``p`` starts in the font its first line
+    started in ("**B.Sc. …** ⟷ …")."""
+    first = next((h for h in cur.header if h.words), None)
+    return (first is not None and bool(p.words) and cur.dates is not None and cur.header[-1].meta_only
+            and p.dates is None and p.words[0].style == first.words[0].style)
 
 
 def _org_and_place(text: str) -> bool:
@@ -296,9 +323,12 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
         texts = [t for t in texts if t]
         if len(texts) == 1:
             texts = [t.strip() for t in re.split(r"\s+[—–|·]\s+|\s+-\s+|,\s+|\s+at\s+", texts[0]) if t.strip()]
+            run_of = [0] * len(texts)
         else:
-            texts = [s.strip() for t in texts for s in re.split(r"\s+[—–|·]\s+|\s+-\s+", t) if s.strip()]
-        texts = _line_location(e, texts)
+            pieces = [(s.strip(), k) for k, t in enumerate(texts) for s in re.split(r"\s+[—–|·]\s+|\s+-\s+", t)
+                      if s.strip()]
+            texts, run_of = [t for t, _ in pieces], [k for _, k in pieces]
+        texts = _line_location(e, texts, run_of)
         for pi, t in enumerate(texts):
             out.append(((li, pi, h.words[0].style if h.words else None), decap(t)))
     # trailing location ("..., Gothenburg, Sweden") and inline dates
@@ -315,7 +345,7 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
         if not t:
             continue
         clean.append((slot, t))
-    if len(clean) >= 3:
+    if len(clean) >= 3 and not _title_org_city([t for _, t in clean]):
         joined = f"{clean[-2][1]}, {clean[-1][1]}"
         if _LOCATION.match(joined) and _looks_like_place(clean[-2][1]) and _looks_like_place(clean[-1][1]):
             e.location = e.location or joined
@@ -327,11 +357,22 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
     return clean
 
 
-def _line_location(e: _Entry, texts: list[str]) -> list[str]:
+def _title_org_city(texts: list[str]) -> bool:
+    """"Title, Org, City": three parts, a job title first and a last part that is a city, not a
+    region ("Software Developer, Quadrille Logiciels, Paris"; not "Research Intern, Mountain
+    View, CA", whose last two parts are one place)."""
+    return (len(texts) == 3 and rf._role_score(texts[0])[0] > 0 and rf._role_score(texts[1])[0] == 0
+            and _looks_like_place(texts[2]) and not is_region(texts[2]) and not is_date_range(texts[2]))
+
+
+def _line_location(e: _Entry, texts: list[str], run_of: list[int] | None = None) -> list[str]:
     """A header line's parts without its trailing "City, Region" ("Northwind Robotics, Gothenburg,
     Sweden" split at commas, or a last font run "San Francisco, CA"), which goes to ``e.location``;
     a line of one part is left alone. "**Title**, *Org, City*" (a title part, then one part
-    holding one comma) is read as organization and city, not as a "City, Region" location."""
+    holding one comma) is read as organization and city, not as a "City, Region" location; two
+    last parts are one "City, Region" only when they are in one font run (``run_of``: the run
+    index of each part), so "**Title**, *Alpinova Énergie*, Grenoble" keeps its organization.
+    A last part that is a place ("Grenoble") after an organization part is the location."""
     if len(texts) == 2 and texts[1].count(",") == 1 and rf._role_score(texts[0])[0] > 0:
         org, place = (x.strip() for x in texts[1].split(","))
         if org and _looks_like_place(place) and rf._role_score(place) == (0, 0):
@@ -340,7 +381,15 @@ def _line_location(e: _Entry, texts: list[str]) -> list[str]:
     if len(texts) >= 2 and "," in texts[-1] and _LOCATION.match(texts[-1]):
         e.location = e.location or texts[-1]
         return texts[:-1]
-    if len(texts) >= 3 and _looks_like_place(texts[-2]) and _looks_like_place(texts[-1]) \
+    if _title_org_city(texts):
+        e.location = e.location or texts[-1]
+        return texts[:-1]
+    if len(texts) == 2 and (run_of is None or run_of[0] == run_of[1]) and org_then_city(texts[0], texts[1]) \
+            and sum(1 for h in e.header if h.words) >= 2:  # the title is on another line
+        e.location = e.location or texts[1]  # "**Alpinova Énergie, Grenoble**"
+        return texts[:1]
+    same_run = run_of is None or len(run_of) < 2 or run_of[-2] == run_of[-1]  # "*Org*, City": two things
+    if len(texts) >= 3 and same_run and _looks_like_place(texts[-2]) and _looks_like_place(texts[-1]) \
             and _LOCATION.match(f"{texts[-2]}, {texts[-1]}"):
         e.location = e.location or f"{texts[-2]}, {texts[-1]}"
         return texts[:-2]
@@ -406,6 +455,8 @@ def _fields(e: _Entry, category: str, slots: dict) -> dict[str, str]:
         for k in ("degree", "area", "organization"):
             if f.get(k):
                 fields[k] = f[k]
+        if "organization" not in fields and len(e.places) == 2 and "," not in e.places[0]:
+            fields["organization"], fields["location"] = e.places  # "**Degree** ⟷ Université X" / "2014 – 2016 · City"
         if not fields.get("degree") and not fields.get("area") and len(texts) >= 2:
             fields["area"] = texts[1]
         return fields
@@ -413,6 +464,11 @@ def _fields(e: _Entry, category: str, slots: dict) -> dict[str, str]:
         fields["name"] = texts[0]
         if len(texts) > 1:
             e.described = [", ".join(texts[1:])]
+        return fields
+    if len(parts) == 1 and len(e.places) == 2 and "," not in e.places[0] and rf._role_score(texts[0])[0] > 0:
+        # "**Title** ⟷ Alpinova Énergie" over "Mar 2021 – Present · Grenoble": the first "place"
+        # (a right-aligned name without a comma) is the organization, the second the city
+        fields["title"], fields["organization"], fields["location"] = texts[0], e.places[0], e.places[1]
         return fields
     if len(parts) >= 2:
         (s0, t0), (s1, t1) = parts[0], parts[1]

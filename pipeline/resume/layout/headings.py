@@ -60,11 +60,11 @@ def stands_as_heading(line: Line, body_size: float, caps: set) -> bool:
     University** ⟷ Princeton, NJ") also needs one segment (nothing right-aligned beside it) and
     capitals when the known headings of its style are in capitals (:func:`caps_styles`)."""
     text = line.text.strip().rstrip(":")
+    if line.style in caps and not _caps(text):
+        return False  # "Alpinova Énergie, Grenoble" in the style of "EXPERIENCE"
     if line.style[1] >= 1.08 * body_size:
         return True
-    if len(segments(line.words)) > 1:
-        return False
-    return _caps(text) or line.style not in caps
+    return len(segments(line.words)) == 1
 
 
 def _heading_shaped(text: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.resume import formats as rf
 from pipeline.resume.layout.dates import _DURATION, _LOCATION, RANGE, is_date_range, parse_range
 from pipeline.resume.layout.words import _DASH_BULLETS, Line, Word, join_words
 
@@ -86,8 +87,9 @@ def parse_line(line: Line) -> Parsed:
     segs = segments(words)
     pieces = [join_words(x) for seg in segs for x in _split_at(seg, _INLINE_SEP)]
     if any(is_date_range(t) for t in pieces) and all(
-            is_date_range(t) or _DURATION.match(t) or _LOCATION.match(t) for t in pieces):
-        for t in pieces:  # a meta line: "Gothenburg, Sweden · 2021-03 – present"
+            is_date_range(t) or _DURATION.match(t) or _LOCATION.match(t) or _lone_place(t, pieces, words)
+            for t in pieces):
+        for t in pieces:  # a meta line: "Gothenburg, Sweden · 2021-03 – present", "Mar 2021 – Present · Grenoble"
             if is_date_range(t):
                 p.dates = p.dates or parse_range(t)
             elif not _DURATION.match(t):
@@ -100,6 +102,8 @@ def parse_line(line: Line) -> Parsed:
                 p.dates = p.dates or lead
                 seg_date = True
         trail, seg = trailing_paren_range(seg)
+        if not trail:
+            trail, seg = trailing_range_after_font_change(seg)
         if trail:
             p.dates = p.dates or trail
             seg_date = True
@@ -123,18 +127,22 @@ def parse_line(line: Line) -> Parsed:
 
 
 _INLINE_SEP = {"·", "|", "•", "◦", "∙"}
+_LEAD_SEPS = {"|", "·", "—", "–", "-", "•"}  # after a date that opens a header line (not ":", "July 2023: Authors")
 
 
 def leading_range(seg: list[Word]) -> tuple[tuple[str, str] | None, list[Word]]:
     """A full date range (start and end) that opens a segment with more words after it, split
     off: "March 2021 – present Staff Engineer, Org" → (("2021-03", "present"), [Staff, ...]);
     ``(None, seg)`` when the segment does not open with one. A lone year is left in place
-    ("2021 NeuralPrune"), as it may be part of a name or a publication line."""
+    ("2021 NeuralPrune"), as it may be part of a name or a publication line, unless a separator
+    follows it ("2016 | Research Intern at Lab" → (("2016", ""), [Research, ...]))."""
     for k in range(len(seg) - 1, 0, -1):
         text = join_words(seg[:k])
         r = parse_range(text) if is_date_range(text) else None
         if r and r[1] and not re.search(r"[-–—‐‑‒−~]$", text.strip()):
             return r, seg[k:]
+        if r and k + 1 < len(seg) and seg[k].text in _LEAD_SEPS:  # "2016 | Research Intern at ..."
+            return r, seg[k + 1:]
     return None, seg
 
 
@@ -157,6 +165,20 @@ def trailing_paren_range(seg: list[Word]) -> tuple[tuple[str, str] | None, list[
     return None, seg
 
 
+def trailing_range_after_font_change(seg: list[Word]) -> tuple[tuple[str, str] | None, list[Word]]:
+    """A full date range closing a segment in another type than the words before it, split off:
+    "*Data Engineer* September 2018 – February 2021" (italic title, small grey dates, a few
+    spaces apart) → (("2018-09", "2021-02"), [Data, Engineer]); ``(None, seg)`` otherwise."""
+    for k in range(1, len(seg)):
+        if seg[k].style == seg[k - 1].style:
+            continue
+        text = join_words(seg[k:])
+        r = parse_range(text) if is_date_range(text) else None
+        if r and r[1]:
+            return r, seg[:k]
+    return None, seg
+
+
 def _split_at(words: list[Word], seps: set[str]) -> list[list[Word]]:
     out: list[list[Word]] = [[]]
     for w in words:
@@ -165,6 +187,14 @@ def _split_at(words: list[Word], seps: set[str]) -> list[list[Word]]:
         else:
             out[-1].append(w)
     return [x for x in out if x]
+
+
+def _lone_place(text: str, pieces: list[str], words: list[Word]) -> bool:
+    """A city without its region after a date in a "·"/"|" meta line ("Mar 2021 – Present ·
+    Grenoble"): one or two capitalised words with no title or organisation word, in a line that
+    uses such a separator."""
+    return (len(pieces) > 1 and any(w.text in _INLINE_SEP for w in words) and len(text.split()) <= 2
+            and _looks_like_place(text) and rf._role_score(text) == (0, 0))
 
 
 def _looks_like_place(text: str) -> bool:

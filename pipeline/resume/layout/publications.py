@@ -115,9 +115,13 @@ def publication_items(lines: list[Line]) -> list[str]:
     mixed = any(p.line.style != opener for p, _, _ in rows)
     dated_open = parse_range(rows[0][1].split()[0]) is not None if rows[0][1].split() else False
     items: list[list] = []  # [text, last Parsed, x0 of the item's first line]
+    whens: dict[int, str] = {}  # item index -> the date in the margin column beside it (moderncv)
     for p, text, mark in rows:
+        when = p.line.margin.strip() if p.line.margin and p.dates else ""
         if not items:
             items.append([text, p, p.x0])
+            if when:
+                whens[0] = when
             continue
         prev = items[-1][1]
         if marked:
@@ -140,4 +144,11 @@ def publication_items(lines: list[Line]) -> list[str]:
         else:
             items[-1][0] = _join(items[-1][0], text)
             items[-1][1] = p
-    return [it[0] for it in items]
+        if when:
+            whens.setdefault(len(items) - 1, when)
+    out = [it[0] for it in items]
+    for k, when in whens.items():
+        year = parse_range(when)[0][:4] if parse_range(when) else ""
+        if year and not re.search(rf"\b{year}\b", out[k]):
+            out[k] = f"{out[k]} ({when})"
+    return out

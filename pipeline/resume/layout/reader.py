@@ -71,6 +71,7 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
                 rf._append_flat(current, text)
 
     name_line = _name_line(lines, styles, body_size)
+    prev_is_name = True  # the line after the name line may hold the rest of the name
     for ln in lines:
         text = ln.text.strip()
         heading = (ln.style in styles and _heading_shaped(text.rstrip(":")) and not ln.margin
@@ -84,6 +85,10 @@ def read_pdf(path: Path, is_heading: Callable[[str], bool],
         if current is None:
             if ln is name_line:
                 name = _name_of(ln)
+                continue
+            if name and prev_is_name and _name_continues(name_line, ln):
+                name = f"{name} {_name_of(ln)}"  # a name set over two lines ("Camille" / "Fontaine")
+                prev_is_name = False
                 continue
             if ln is not name_line and (name_line is None or ln.top > name_line.top or ln.page > 0):
                 for part in _preamble_texts(ln):
@@ -138,6 +143,16 @@ def _name_line(lines: list[Line], styles: set, body_size: float) -> Line | None:
         head.append(ln)
     cands = [ln for ln in head[:8] if ln.page == 0 and max(w.size for w in ln.words) >= 1.3 * body_size]
     return max(cands, key=lambda ln: max(w.size for w in ln.words), default=None)
+
+
+def _name_continues(name_line: Line | None, ln: Line) -> bool:
+    """``ln`` is the second line of a name set over two lines: the same style and left edge as
+    the name line, right below it, one or two capitalised words."""
+    if name_line is None or ln.style != name_line.style or ln.page != name_line.page:
+        return False
+    words = ln.text.split()
+    return (abs(ln.x0 - name_line.x0) <= 2 and 0 <= ln.top - name_line.bottom <= 0.8 * ln.size
+            and 1 <= len(words) <= 2 and all(re.fullmatch(r"[A-ZÀ-Þ][\w'’.-]*", w) for w in words))
 
 
 def _name_of(line: Line) -> str | None:
