@@ -63,3 +63,15 @@ BELOW_TARGET: set[str] = set()
 def test_corpus_layout_reaches_the_target(load_benchmark, name):
     result = load_benchmark("layout_bench").run(only=name.removesuffix(".docx"))["layouts"][name]
     assert result["all_right"] >= TARGET, result
+
+
+@pytest.mark.parametrize("pdf", sorted((LAYOUTS / "pdf").glob("*.pdf")) + sorted((LAYOUTS / "user").glob("*.pdf")),
+                         ids=lambda p: p.stem)
+def test_layout_reader_reads_every_pdf_without_falling_back(pdf):
+    """ingest falls back to plain text when the layout reader raises (with only a log warning),
+    so a crash would hide as a drop in accuracy: call the layout reader itself."""
+    from pipeline.resume import layout
+    from pipeline.resume.ingest import _is_heading, category_for
+
+    name, sections = layout.read_pdf(pdf, _is_heading, category_for)
+    assert name and sections, pdf
