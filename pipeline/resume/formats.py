@@ -66,7 +66,12 @@ _TITLE_WORDS = set(
     "scientist researcher analyst consultant officer architect designer teacher instructor professor "
     "assistant associate specialist administrator coordinator chair member fellow volunteer mentor "
     "organizer organiser captain sergeant lieutenant soldier programmer technician editor writer owner "
-    "partner principal staff senior junior student tutor".split())
+    "partner principal staff senior junior student tutor "
+    # titles outside software, so that "Charge Nurse" or "Rear Admiral" reads as a title
+    "nurse midwife physician doctor surgeon pharmacist therapist accountant auditor bookkeeper clerk "
+    "paralegal lawyer attorney solicitor barrister chef cook pilot mechanic electrician technologist "
+    "advisor adviser planner buyer recruiter supervisor executive trainee apprentice inspector "
+    "investigator operator representative admiral colonel commander".split())
 _ORG_WORDS = set(
     "university college institute school academy inc inc. llc ltd gmbh ab corp corporation company labs lab "
     "research ai technologies technology systems group foundation bank hospital health analytics robotics "
