@@ -1,6 +1,6 @@
-"""Resumes written by new users (three fresh helpers on clean clones, session 10): every entry as written.
+"""Resumes written by new users (four fresh helpers on clean clones, session 10): every entry as written.
 
-Run with ``pytest tests/test_user_resumes.py``. ``data/layouts/user/`` holds three fictional
+Run with ``pytest tests/test_user_resumes.py``. ``data/layouts/user/`` holds four fictional
 people, each written by a helper in the formats a real person has (python-docx with typed
 bullets, table rows or a whole-page layout table, its LibreOffice PDF, LaTeX with dates on the
 right, a minipage sidebar, a tabular date column, moderncv, a sans-serif "title ⟷ company" style, a
@@ -57,6 +57,18 @@ CAMILLE_SUBTITLE = [r if r[2] != "Velomap" else (*r[:5], 2) for r in CAMILLE]  #
 CAMILLE_YEARS = [(c, o, t, s[:4] if s != "present" else s, e[:4] if e != "present" else e, n)
                  for c, o, t, s, e, n in CAMILLE_SUBTITLE]  # the timeline prints years only,
 CAMILLE_YEARS = [r if r[2] != "Research Intern" else (*r[:4], "", r[5]) for r in CAMILLE_YEARS]  # and "2016" alone
+RHIANNON = [  # the helper's "Jan 2019–Dec 2020" style; the Markdown file gives years only
+    ("work_experience", "Cardiff and Vale University Health Board", "Charge Nurse, Acute Medical Unit", "2021-03",
+     "present", 4),
+    ("work_experience", "Velindre Cancer Centre", "Bank Staff Nurse", "2019-01", "2020-12", 1),
+    ("work_experience", "Aneurin Bevan University Health Board", "Staff Nurse, Cardiology Ward", "2017-09", "2021-02", 3),
+    ("work_experience", "Marie Curie Hospice Penarth", "Healthcare Assistant", "2012-07", "2014-08", 2),
+    ("education", "Swansea University", "Advanced Clinical Practice", "2020", "2023", 0),
+    ("education", "Cardiff University", "BSc (Hons)", "2014", "2017", 0),
+    ("leadership", "St John Ambulance Cymru", "Volunteer First Aider", "2016", "present", 1),
+]
+RHIANNON_YEARS = [(c, o, t, s[:4] if s != "present" else s, e[:4] if e != "present" else e, n)
+                  for c, o, t, s, e, n in RHIANNON]
 FILES = {
     "ilse_word.docx": ILSE, "ilse_word.pdf": ILSE, "ilse_twocol.pdf": ILSE_SIDEBAR, "ilse.md": ILSE,
     "ilse_jsonresume.json": ILSE, "ilse_hfill.pdf": ILSE, "ilse_hfill_lm.pdf": ILSE,
@@ -64,6 +76,8 @@ FILES = {
     "henrik.md": HENRIK, "henrik.rendercv.yaml": HENRIK,
     "camille_moderncv.pdf": CAMILLE_SUBTITLE, "camille_layout_table.docx": CAMILLE,
     "camille_layout_table.pdf": CAMILLE, "camille_sans.pdf": CAMILLE, "camille_timeline.pdf": CAMILLE_YEARS,
+    "rhiannon_word.docx": RHIANNON, "rhiannon_word.pdf": RHIANNON, "rhiannon_moderncv_banking.pdf": RHIANNON,
+    "rhiannon.md": RHIANNON_YEARS,
 }
 # (file, organization or project name) still read wrong, with why (docs/experiments.md).
 KNOWN_WRONG = {
@@ -125,7 +139,8 @@ def test_user_resume_has_no_extra_entries(name):
     assert set(got) == {_key(row) for row in FILES[name]}, sorted(got)
 
 
-_SECRETS = {"camille": ["camille.fontaine@example.fr", "6 12 34 56 78", "rue des Tanneurs", "69002"],
+_SECRETS = {"rhiannon": ["rhiannon.pryce@example.co.uk", "07700 900482", "Clos Cae Mawr", "CF11 9LJ"],
+            "camille": ["camille.fontaine@example.fr", "6 12 34 56 78", "rue des Tanneurs", "69002"],
             "ilse": ["ilse.marchetti@example.org", "555 0182", "555-0182", "1427 Alder Crest"],
             "henrik": ["henrik.solberg@examplemail.com", "912 34 567", "Storgata 14B", "0184 Oslo"]}
 

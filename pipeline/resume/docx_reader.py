@@ -563,8 +563,10 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
                 groups.append((text, fmt))
         if not groups:
             continue
-        if len(groups) == 1:
-            texts = [(groups[0][1], _strip_seps(t)) for t in _SPLIT_ONE.split(groups[0][0])]
+        if len(groups) == 1:  # one run: split at strong separators, at commas only when there is none
+            strong = [t for t in _SPLIT_RUNS.split(groups[0][0]) if t.strip(_SEP_STRIP)]
+            pieces = strong if len(strong) >= 2 else _SPLIT_ONE.split(groups[0][0])
+            texts = [(groups[0][1], _strip_seps(t)) for t in pieces]
             if len(texts) == 2 and org_then_city(texts[0][1], texts[1][1]) and len(e.header) >= 2:
                 e.location = e.location or texts[1][1]  # "**Alpinova Énergie, Grenoble**"
                 texts = texts[:1]

@@ -122,16 +122,21 @@ def parse_header(header: str, category: str | None) -> dict[str, str]:
         _set_dates(fields, m)
         text = text[: m.start()].strip(" ,·|–—-")
     segments = [s.strip() for s in _SEPARATORS.split(text) if s.strip()]
-    if len(segments) > 1 and _LOCATION.match(segments[-1]):
-        fields["location"] = segments.pop()
+    if len(segments) > 1 and _LOCATION.match(segments[-1]) and _role_score(segments[-1]) == (0, 0):
+        fields["location"] = segments.pop()  # "City, Region", not "Charge Nurse, Acute Medical Unit"
     if category == "education":
         joined = ", ".join(segments)
         d = _DEGREE.search(joined)
         if d:
             fields["degree"] = d.group(1).strip()
+            end = d.end()
+            hons = re.match(r"\s*\((?:Hons|Honours|Hon)\.?\)", joined[end:], re.IGNORECASE) if not d.group("area") else None
+            if hons:  # "BSc (Hons) Adult Nursing": the honours mark belongs to the degree
+                fields["degree"] += " (Hons)"
+                end += hons.end()
             if d.group("area"):
                 fields["area"] = d.group("area").strip()
-            joined = (joined[: d.start()] + joined[d.end():]).strip(" ,")
+            joined = (joined[: d.start()] + joined[end:]).strip(" ,")
         parts = [p.strip() for p in re.split(r",\s*|\s+[—–|·]\s+", joined) if p.strip()]
         inst = [p for p in parts if set(p.lower().split()) & _ORG_WORDS] or parts[:1]
         if inst:
@@ -330,8 +335,12 @@ def parse_text(pages: list[str], markdown: bool, is_heading, category_of) -> tup
     for line in lines:
         if not line.strip() or re.fullmatch(r"[-*_=]{3,}", line.strip()):
             continue
+        bold_lead = markdown and bool(re.match(r"^(\*\*|__)(?=\S)", line))  # "**Company** — Title (2019–2021)"
         if markdown and not re.match(r"^\*\s", line):  # "*Portland, OR · Apr 2020 – Present*" is a meta line
             line = md_inline(line)
+        if bold_lead and current is not None and category_of(current.title) in _ENTRY_CATEGORIES \
+                and len(line) <= 150 and not parse_meta(line.strip()):
+            line = f"### {line.strip()}"  # an entry header written in bold instead of a ### heading
         hm = re.match(r"^(#{1,6})\s+(.*)$", line) if markdown else None
         if hm and len(hm.group(1)) == 1 and name is None and current is None:
             name = hm.group(2).strip()
@@ -363,6 +372,9 @@ def parse_text(pages: list[str], markdown: bool, is_heading, category_of) -> tup
     if preamble.entries:
         sections.insert(0, preamble)
     return name, sections
+
+
+_ENTRY_CATEGORIES = {"work_experience", "education", "projects", "leadership", "military"}
 
 
 def _looks_like_name(line: str) -> bool:

@@ -321,8 +321,10 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
                 runs.append([w])
         texts = [join_words(r).strip(" ,|·") for r in runs if r]
         texts = [t for t in texts if t]
-        if len(texts) == 1:
-            texts = [t.strip() for t in re.split(r"\s+[—–|·]\s+|\s+-\s+|,\s+|\s+at\s+", texts[0]) if t.strip()]
+        if len(texts) == 1:  # one run: split at strong separators, at commas only when there is none
+            strong = [t.strip() for t in re.split(r"\s+[—–|·]\s+|\s+-\s+|\s+at\s+", texts[0]) if t.strip()]
+            texts = strong if len(strong) >= 2 and not _place_tail(strong) else \
+                [t.strip() for t in re.split(r"\s+[—–|·]\s+|\s+-\s+|,\s+|\s+at\s+", texts[0]) if t.strip()]
             run_of = [0] * len(texts)
         else:
             pieces = [(s.strip(), k) for k, t in enumerate(texts) for s in re.split(r"\s+[—–|·]\s+|\s+-\s+", t)
@@ -355,6 +357,12 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
         e.location = e.location or clean[-1][1]
         clean = clean[:-1]
     return clean
+
+
+def _place_tail(parts: list[str]) -> bool:
+    """The last strong-separated part is a place ("Staff Engineer, Northwind — Gothenburg, Sweden"):
+    then the commas before it separate title and organisation, and the line is split at them too."""
+    return bool(_LOCATION.match(parts[-1])) or _looks_like_place(parts[-1])
 
 
 def _title_org_city(texts: list[str]) -> bool:
@@ -477,6 +485,10 @@ def _fields(e: _Entry, category: str, slots: dict) -> dict[str, str]:
             a, b = _title_score(t0), _title_score(t1)
         title_first = a >= b
         fields["title"], fields["organization"] = (t0, t1) if title_first else (t1, t0)
+        title_line = (s0 if title_first else s1)[0]
+        rest = [t for slot, t in parts[2:] if slot[0] == title_line and slot[0] != (s1 if title_first else s0)[0]]
+        if rest:  # "*Charge Nurse, Acute Medical Unit*" under the employer: the title's own comma
+            fields["title"] = ", ".join([fields["title"], *rest])
     else:
         fields["title" if rf._role_score(texts[0])[0] > 0 else "organization"] = texts[0]
     return fields
