@@ -39,7 +39,7 @@ from pathlib import Path
 
 from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
-from pipeline.resume.layout.dates import _DATE_WORD, _PLACE, RANGE, norm_date, org_then_city
+from pipeline.resume.layout.dates import _DATE_WORD, _PLACE, RANGE, norm_date, org_then_city, span_fields
 from pipeline.resume.layout.tables import label_field
 from pipeline.resume.pii import find_pii
 
@@ -628,12 +628,7 @@ def _fields(e: _Entry, slots: dict) -> dict[str, str]:
             f.update({k: v for k, v in (("title", title), ("organization", org)) if v})
         parts = []
     texts = [t for _, t in parts]
-    if e.dates:
-        f["start_date"] = e.dates[0]
-        if e.dates[1]:
-            f["end_date"] = e.dates[1]
-    if e.location:
-        f["location"] = e.location
+    f.update(span_fields(e.dates, e.location))
     if not texts:
         return f
     if e.category == "education":  # "Degree in Area" and the institution, as parse_header splits them

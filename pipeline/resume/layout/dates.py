@@ -105,3 +105,16 @@ def org_then_city(first: str, second: str) -> bool:
     every title is in the title-word list)."""
     return (rf._role_score(first)[0] == 0 and rf._role_score(second) == (0, 0) and not re.search(r"\d", second)
             and bool(re.fullmatch(r"[A-ZÀ-Þ][\w.'’-]*(?:[ -][A-ZÀ-Þ][\w.'’-]*){0,2}", second)))
+
+
+def span_fields(dates: tuple[str, str] | None, location: str = "") -> dict[str, str]:
+    """An entry's ``start_date`` / ``end_date`` / ``location`` fields from its date range and
+    place (empty values left out). Shared by the PDF and Word readers."""
+    f: dict[str, str] = {}
+    if dates:
+        f["start_date"] = dates[0]
+        if dates[1]:
+            f["end_date"] = dates[1]
+    if location:
+        f["location"] = location
+    return f

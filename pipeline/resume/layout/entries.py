@@ -22,6 +22,7 @@ from pipeline.resume.layout.dates import (
     is_region,
     org_then_city,
     parse_range,
+    span_fields,
 )
 from pipeline.resume.layout.parse import (
     Parsed,
@@ -448,13 +449,7 @@ def _vote(entries: list[_Entry]) -> dict:
 
 def _fields(e: _Entry, category: str, slots: dict) -> dict[str, str]:
     parts = _parts(e)
-    fields: dict[str, str] = {}
-    if e.dates:
-        fields["start_date"] = e.dates[0]
-        if e.dates[1]:
-            fields["end_date"] = e.dates[1]
-    if e.location:
-        fields["location"] = e.location
+    fields = span_fields(e.dates, e.location)
     texts = [t for _, t in parts]
     if not texts:
         return fields
