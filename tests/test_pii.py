@@ -123,6 +123,7 @@ def test_more_pii_formats_are_scrubbed(text, secrets):
     "GPA 3.82/4.00", "from 05/2021 to 012/2022", "Top 5, 12000 Users", "Led Team 6, 2021 Award", "scored 0123/4 on the test", "cut cost 030/100 percent",
     "Spring 2021 cohort", "Gate 5 of the harbour", "a bow tie 3 times", "Sprint 12, 2023 release",
     "2019 Paris Marathon", "12000 Users", "Awards\n2021 Best Paper\n",
+    "M.Tech. in Structural Engineering", "B.Com (Hons), Mumbai", "Ph.D in Physics", "B.Sc. in Nursing",
 ])
 def test_more_resume_text_survives(text):
     assert scrub(text) == text

@@ -425,3 +425,18 @@ def test_markdown_project_header_keeps_its_description(tmp_path):
     facts = [f for f in ingest(path).facts if f.category == "projects"]
     assert {f.fields["name"] for f in facts} == {"Tidewatch"}
     assert "open-source tide forecasting library in Python" in [f.text for f in facts]
+
+
+def test_plain_text_promotion_two_roles_under_one_employer(tmp_path):
+    """"Employer, City" over "Title, dates" twice (a promotion): both roles carry the employer."""
+    path = tmp_path / "cv.txt"
+    path.write_text("KAVYA RAGHUNATHAN\n\nEXPERIENCE\n\nSahyadri Infrastructure Ltd., Pune\n"
+                    "Senior Structural Engineer, Apr 2021 - Present\n* Lead a team of 6 engineers.\n\n"
+                    "Structural Engineer, Jul 2018 - Mar 2021\n* Designed foundations for 3 warehouses.\n\n"
+                    "Deccan Metro Rail Consultants, Mumbai\nSite Engineer, Jun 2015 - Jun 2018\n"
+                    "* Supervised 2.4 km of viaduct.\n", encoding="utf-8")
+    jobs = sorted((f.fields.get("organization"), f.fields.get("title"), f.fields.get("start_date"))
+                  for f in ingest(path).facts if f.category == "work_experience" and f.text.startswith(("Senior", "Structural", "Site")))
+    assert jobs == [("Deccan Metro Rail Consultants", "Site Engineer", "2015-06"),
+                    ("Sahyadri Infrastructure Ltd.", "Senior Structural Engineer", "2021-04"),
+                    ("Sahyadri Infrastructure Ltd.", "Structural Engineer", "2018-07")], jobs

@@ -389,6 +389,7 @@ class _Builder:
         self.body_size = body_size
         self.entries: list[_Entry] = []
         self.cur: _Entry | None = None
+        self.scope: Para | None = None  # the last entry heading (Heading 2 "Company — City")
 
     def new(self) -> _Entry:
         self.cur = _Entry(category=self.category)
@@ -417,7 +418,11 @@ class _Builder:
             meta = meta_line(text)
             if meta is not None:  # a dates line ("Sept 2018 – May 2023 | City"): the entry's dates
                 if cur is None or cur.dates is not None or cur.bullets:
+                    scope = self.scope
                     cur = self.new()  # dates printed above the header open the entry
+                    nxt = paras[i + 1] if i + 1 < len(paras) else None
+                    if scope is not None and nxt is not None and nxt.heading is None and not self.headerish(nxt):
+                        cur.header.append(scope)  # a second role under the same employer heading
                 cur.dates, cur.location = meta[0], cur.location or meta[1]
                 continue
             if cur is not None and cur.header and not cur.lines and not cur.location and is_location(text):
@@ -433,13 +438,17 @@ class _Builder:
                     cur = self.new()
                 fresh = False
                 cur.header.append(p)
+                if p.heading is not None:
+                    self.scope = p  # an employer heading: roles below it until the next heading
                 tab_parts = [x for x in p.text.split("\t") if x.strip()]
                 if len(tab_parts) >= 2 and (d := date_range(tab_parts[-1])) and cur.dates is None:
                     cur.dates = d
                 continue
             if cur is not None and cur.header and not cur.lines and len(text) <= 100 \
-                    and not re.search(r"[.!?]$", text) and (p.italic or p.starts_italic() and _ends_in_range(text)):
-                cur.header.append(p)  # an italic line under the header: its second part (the title)
+                    and not re.search(r"[.!?]$", text) and (p.italic or p.starts_italic() and _ends_in_range(text)
+                                                          or cur.dates is not None and len(text.split()) <= 8
+                                                          and not re.search(r"[;:]$", text)):
+                cur.header.append(p)  # an italic line under the header, or a short line under its dates: the title
                 continue
             if cur is None or (fresh and cur.header == [] and cur.dates is None):
                 cur = cur or self.new()
@@ -567,7 +576,8 @@ def _parts(e: _Entry) -> list[tuple[tuple, str]]:
             strong = [t for t in _SPLIT_RUNS.split(groups[0][0]) if t.strip(_SEP_STRIP)]
             pieces = strong if len(strong) >= 2 else _SPLIT_ONE.split(groups[0][0])
             texts = [(groups[0][1], _strip_seps(t)) for t in pieces]
-            if len(texts) == 2 and org_then_city(texts[0][1], texts[1][1]) and len(e.header) >= 2:
+            if len(texts) == 2 and org_then_city(texts[0][1], texts[1][1]) \
+                    and (len(e.header) >= 2 or rf._role_score(texts[0][1])[1] < 0):  # title elsewhere, or an org word
                 e.location = e.location or texts[1][1]  # "**Alpinova Énergie, Grenoble**"
                 texts = texts[:1]
         else:

@@ -39,6 +39,7 @@ class RawSection:
     title: str
     entries: list[RawEntry] = field(default_factory=list)
     category: str | None = None
+    employer: str = ""  # text readers: the employer line above a "Title, dates" line (roles below it)
 
 
 # ---------------------------------------------------------------- dates and headers
@@ -57,6 +58,7 @@ _LOCATION = re.compile(r"^[A-ZÅÄÖÜ][\w.' -]{1,30},\s*[A-ZÅÄÖÜ][\w.' -]{1
 _SEPARATORS = re.compile(r"\s+[—–|·]\s+")
 _DEGREE = re.compile(
     r"\b(Ph\.?\s?D\.?|Doctor(?:ate)?(?: of [A-Z]\w+(?: [A-Z]\w+)*)?|M\.?B\.?A\.?|M\.?Eng\.?|B\.?Eng\.?|"
+    r"[MB]\.?Tech\.?|[MB]\.E\.|[MB]\.?Com\.?|[MB]\.?Arch\.?|[MB]\.?Ed\.?|[MB]\.?Des\.?|MCA|BCA|LL\.?[BM]\.?|MBBS|"
     r"Master(?:'s)?(?: of [A-Z]\w+(?: [A-Z]\w+)*)?|Bachelor(?:'s)?(?: of [A-Z]\w+(?: [A-Z]\w+)*)?|"
     r"M\.?Sc?\.?|B\.?Sc?\.?|M\.A\.|B\.A\.|BA|MA|Associate(?:'s)?(?: of [A-Z]\w+)?|Diploma|Certificate)"
     r"(?=[\s,]|$)(?:\s+in\s+(?P<area>[^,—–|·]+))?"
@@ -73,10 +75,12 @@ _TITLE_WORDS = set(
     "advisor adviser planner buyer recruiter supervisor executive trainee apprentice inspector "
     "investigator operator representative admiral colonel commander".split())
 _ORG_WORDS = set(
-    "university college institute school academy inc inc. llc ltd gmbh ab corp corporation company labs lab "
+    "university college institute school academy inc inc. llc ltd pvt plc gmbh ab corp corporation company labs lab "
     "research ai technologies technology systems group foundation bank hospital health analytics robotics "
     "forces army navy force regiment corps maps studio studios partners agency council society club "
-    "harbour harbor network "
+    "harbour harbor network consultants consulting consultancy services solutions infrastructure industries "
+    "enterprises holdings ventures insurance logistics energy motors pharma pharmaceuticals clinic trust "
+    "board ministry department authority railways rail airlines media publishing press "
     # the same words in the languages of universities a resume names often
     "universidad universidade universität universitat université universita università universiteit "
     "universitet uniwersytet hochschule fachhochschule politecnico politécnica polytechnique école ecole "
@@ -107,7 +111,8 @@ def _set_dates(fields: dict[str, str], m: re.Match[str]) -> None:
 
 def _role_score(part: str) -> tuple[int, int]:
     """(title words, -organisation words): the part with the highest score is the job title."""
-    words = set(re.findall(r"[\w&.-]+", part.lower()))
+    found = re.findall(r"[\w&.-]+", part.lower())
+    words = set(found) | {w.strip(".") for w in found}  # "Ltd." counts as "ltd"
     return len(words & _TITLE_WORDS), -len(words & _ORG_WORDS)
 
 
@@ -151,7 +156,12 @@ def parse_header(header: str, category: str | None) -> dict[str, str]:
         if len(parts) >= 2:
             title_i = max(range(len(parts)), key=lambda i: (*_role_score(parts[i]), -i))
             fields["title"] = parts[title_i]
-            fields["organization"] = next(p for i, p in enumerate(parts) if i != title_i)
+            org = next(p for i, p in enumerate(parts) if i != title_i)
+            head, _, city = org.rpartition(", ")
+            if head and _role_score(head)[1] < 0 and _role_score(city) == (0, 0) and "location" not in fields \
+                    and re.fullmatch(r"[A-ZÀ-Þ][\w.'’-]*(?:[ -][A-ZÀ-Þ][\w.'’-]*){0,2}", city):
+                org, fields["location"] = head, city  # "Sahyadri Infrastructure Ltd., Pune"
+            fields["organization"] = org
         elif parts:
             key = "title" if _role_score(parts[0])[0] > 0 else "organization"
             fields[key] = parts[0]
@@ -414,7 +424,17 @@ def _structured_line(section: RawSection, entry: RawEntry | None, line: str, mar
         return entry
     if _DURATION.match(line):
         return entry
-    meta = parse_meta(line)
+    stripped = line.strip()
+    role_line = not markdown and bool(TRAILING_RANGE.search(stripped)) and not _SEPARATORS.search(stripped) \
+        and (_role_score(stripped)[0] > 0 or bool(_DEGREE.search(stripped))) and _role_score(stripped)[1] == 0
+    # "Senior Structural Engineer, Apr 2021 - Present" / "M.Tech. in Structural Engineering, 2012 - 2014"
+    # under the employer or school line
+    if role_line and entry is not None and entry.header and not entry.lines and not entry.bullets \
+            and not TRAILING_RANGE.search(entry.header) and not entry.fields:
+        section.employer = entry.header  # the line above named the employer
+        entry.header = f"{entry.header} | {stripped}"
+        return entry
+    meta = None if role_line else parse_meta(line)
     if meta is not None and entry is not None and not entry.closed:
         if "start_date" not in entry.fields:
             entry.fields.update({k: v for k, v in meta.items() if k not in entry.fields})
@@ -426,17 +446,25 @@ def _structured_line(section: RawSection, entry: RawEntry | None, line: str, mar
             section.entries.append(entry)
         entry.lines.append(line.strip())
         return entry
-    if (entry is not None and entry.header and entry.lines and not entry.closed
-            and "location" not in entry.fields and _LOCATION.match(line.strip())):
+    if (entry is not None and entry.header and entry.lines and not entry.closed and not role_line
+            and "location" not in entry.fields and _LOCATION.match(line.strip()) and _role_score(line) == (0, 0)):
         entry.fields["location"] = line.strip()  # the location printed above the date column
         return entry
-    if entry is None or entry.bullets or entry.closed:
-        entry = RawEntry(header=line.strip())
+    text = line.strip()
+    next_org = (entry is not None and bool(entry.header) and bool(TRAILING_RANGE.search(entry.header))
+                and _role_score(text)[1] < 0 and _role_score(text)[0] == 0 and len(text) <= 80
+                and not TRAILING_RANGE.search(text))  # "Savitribai Phule Pune University, Pune" after a dated entry
+    if entry is None or entry.bullets or entry.closed or next_org:
+        if next_org:
+            section.employer = ""
+        if role_line and section.employer:  # a second role under the same employer (a promotion)
+            text = f"{section.employer} | {text}"
+        entry = RawEntry(header=text)
         section.entries.append(entry)
     elif not entry.header:
-        entry.header = line.strip()
+        entry.header = text
     else:
-        entry.lines.append(line.strip())
+        entry.lines.append(text)
     return entry
 
 

@@ -334,7 +334,7 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
         title = _clean_value(section.title) or section.title
         emit("")
         emit(f"## {title}")
-        for entry in section.entries:
+        for entry in _roles_under_one_employer(section.entries, category):
             raw_fields = {k: _clean_value(v) for k, v in entry.fields.items()}
             header = _clean_value(entry.header)
             fields = {**rf.parse_header(header, category), **{k: v for k, v in raw_fields.items() if v}} \
@@ -360,6 +360,39 @@ def _assemble(source: Path, fmt: str, name: str | None, sections: list[rf.RawSec
                     add_fact(category, title, sentence, _line_fields(category, sentence, fields), "- ")
     text = "".join(parts)
     return Resume(source, fmt, _clean_value(name) if name else None, text, tuple(facts), tuple(skipped))
+
+
+def _roles_under_one_employer(entries: list[rf.RawEntry], category: str) -> list[rf.RawEntry]:
+    """Several roles under one employer (a promotion): an entry that names only an organization
+    (no title, no lines), followed by entries with a title but no organization, gives them its
+    organization (and its location where they have none) and is dropped. Any reader's entries:
+    "**Sahyadri Infrastructure Ltd., Pune**" over "*Senior Structural Engineer* Apr 2021 –
+    Present" and "*Structural Engineer* Jul 2018 – Mar 2021"."""
+    if category not in ("work_experience", "leadership", "military"):
+        return entries
+    out: list[rf.RawEntry] = []
+    employer: rf.RawEntry | None = None
+    used = False
+    for e in entries:
+        header = _clean_value(e.header)
+        f = {**(rf.parse_header(header, category) if header else {}), **{k: v for k, v in e.fields.items() if v}}
+        if f.get("organization") and not f.get("title") and not e.lines:
+            employer, used = e, False
+            employer_fields = f
+            out.append(e)
+            continue
+        if employer is not None and f.get("title") and not f.get("organization"):
+            extra = {"organization": employer_fields["organization"]}
+            if employer_fields.get("location") and not f.get("location"):
+                extra["location"] = employer_fields["location"]
+            out.append(rf.RawEntry({**e.fields, **extra}, e.header, e.lines, e.closed, e.bullets))
+            if not used:
+                out.remove(employer)
+                used = True
+            continue
+        employer = None
+        out.append(e)
+    return out
 
 
 def _read_pdf(path: Path) -> tuple[str | None, list[rf.RawSection]]:

@@ -62,6 +62,16 @@ _URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 _DOMAIN = re.compile(
     rf"(?<![\w@/.-])(?:[A-Za-z0-9-]+\.)+(?:{_TLDS})\b(?:/[^\s<>\"')\]]*)?", re.IGNORECASE
 )
+# Degree and title abbreviations that look like domains ("M.Tech.", "B.Com", "M.Sc", "Ph.D"):
+# a one- or two-letter label, a dot and a short word, no path.
+_ABBREVIATION = re.compile(r"(?:[A-Z][a-z]?\.){1,2}[A-Za-z]{1,5}\.?", re.ASCII)
+
+
+def _not_an_abbreviation(text: str) -> bool:
+    """False for a dotted abbreviation ("M.Tech", "B.Com", "Ph.D"), which ``_DOMAIN`` would take for a domain."""
+    return not _ABBREVIATION.fullmatch(text.strip())
+
+
 _NETWORKS = (
     "linkedin|github|gitlab|twitter|x|instagram|facebook|mastodon|bluesky|soundcloud|"
     "youtube|tiktok|medium|stackoverflow|kaggle|telegram|skype|discord|slack|signal|whatsapp|"
@@ -301,7 +311,7 @@ def _apply(text: str, found: list[str] | None) -> str:
     simple(_URL, "[url]", trim=True)
     simple(_LABELED_HANDLE, "[handle]")
     simple(_SKYPE_LIVE, "[handle]")
-    simple(_DOMAIN, "[url]", trim=True)
+    simple(_DOMAIN, "[url]", trim=True, accept=_not_an_abbreviation)
     simple(_AT_HANDLE, "[handle]")
     simple(_DISCORD_TAG, "[handle]")
     simple(_LABELED_ID, "[id]")

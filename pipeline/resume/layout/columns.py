@@ -148,6 +148,13 @@ def _margin_blocks(lines: list[list[Word]], body: list[Line]) -> list[list[list[
     return blocks
 
 
+def _margin_title(block: list[list[Word]]) -> bool:
+    """A margin block that reads as a section title: one line, heading-shaped, in capitals, no
+    digit ("EXPERIENCE", "EDUCATION" in a res.cls-like margin)."""
+    text = " ".join(join_words(ln) for ln in block)
+    return len(block) == 1 and _caps(text) and _heading_shaped(text) and not re.search(r"\d", text)
+
+
 def margin_heading(words: list[Word], body: list[Line]) -> bool:
     """Whether a margin-column line is a section title set in the label column (a Europass-style
     CV: "EDUCATION" with a rule beside it): heading-shaped, in capitals or larger than the body
@@ -231,9 +238,17 @@ def page_lines(words: list[Word], page: int, cols: Columns) -> tuple[list[Line],
             body.append(Line(ln, page, col=body_box))  # a section title in the label column
         else:
             margin_lines.append(ln)
-    for block in _margin_blocks(margin_lines, body):
+    blocks = _margin_blocks(margin_lines, body)
+    titled = [b for b in blocks if _margin_title(b)]
+    titles: list[Line] = []
+    for block in blocks:
         text = " ".join(join_words(ln) for ln in block)
         if all(w.glyph for ln in block for w in ln):
+            continue
+        if len(titled) >= 2 and block in titled:  # res.cls: section titles in the margin, beside their first line
+            heading = Line([w for ln in block for w in ln], page, col=body_box)
+            body.append(heading)
+            titles.append(heading)
             continue
         first_mid = block[0][0].mid
         below = [ln for ln in body if ln.bottom >= first_mid - 2]
@@ -244,8 +259,13 @@ def page_lines(words: list[Word], page: int, cols: Columns) -> tuple[list[Line],
         if abs((target.top + target.bottom) / 2 - first_mid) > 2 * target.size and below:
             target = below[0]
         target.margin = f"{target.margin} {text}".strip()
-    body.sort(key=lambda ln: ln.top)
-    return head, sorted(body + tail, key=lambda ln: ln.top), []
+    order = {id(t) for t in titles}
+
+    def key(ln: Line) -> tuple[float, int]:  # a margin title before the body line on its baseline
+        return (round(ln.top) if id(ln) in order else round(ln.top), 0 if id(ln) in order else 1)
+
+    body.sort(key=key)
+    return head, sorted(body + tail, key=key), []
 
 
 def read_lines(path: Path) -> tuple[list[Line], float]:

@@ -33,7 +33,8 @@ class _Location:
     @staticmethod
     def match(text: str) -> bool:
         return (bool(_LOCATION_RE.match(text.strip())) and rf._role_score(text) == (0, 0) and len(text) <= 60
-                and not _DATE_WORD.search(text))
+                and not _DATE_WORD.search(text)
+                and all(len(re.findall(r"\b[A-ZÀ-Þ]", part)) <= 3 for part in text.split(",")))  # no 4-word town
 
 
 _LOCATION = _Location()

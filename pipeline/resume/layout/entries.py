@@ -211,6 +211,8 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         else:
             cur.items.append([p.text, p, p.x0, False])
             cur.absorb(p)
+    if category in _WORKLIKE:
+        _roles_under_employer(entries)
     title_slots = _vote(entries) if category in _WORKLIKE else {}
     out = []
     for e in entries:
@@ -221,6 +223,18 @@ def _entries(lines: list[Line], category: str, body_style: tuple[str, float]) ->
         out.append(rf.RawEntry(fields=fields, header="", lines=[x for x in lines_out if x],
                                bullets=any(b for *_, b in e.items)))
     return [e for e in out if e.fields or e.lines]
+
+
+def _roles_under_employer(entries: list[_Entry]) -> None:
+    """A promotion: an entry whose header is one line in the type of the previous entry's second
+    header line (its title line, "*Structural Engineer*  Jul 2018 – Mar 2021"), not of its first
+    (the employer, "**Sahyadri Infrastructure Ltd.**  Pune"), is a second role there: the
+    employer line is put in front of its header."""
+    for prev, e in zip(entries, entries[1:], strict=False):
+        named = [h for h in e.header if h.words]
+        lines = [h for h in prev.header if h.words]
+        if len(named) == 1 and len(lines) >= 2 and _sig(named[0]) == _sig(lines[1]) != _sig(lines[0]):
+            e.header.insert(0, lines[0])
 
 
 def _after_complete_header(cur: _Entry, p: Parsed) -> bool:
@@ -472,6 +486,10 @@ def _fields(e: _Entry, category: str, slots: dict) -> dict[str, str]:
         # "**Title** ⟷ Alpinova Énergie" over "Mar 2021 – Present · Grenoble": the first "place"
         # (a right-aligned name without a comma) is the organization, the second the city
         fields["title"], fields["organization"], fields["location"] = texts[0], e.places[0], e.places[1]
+        return fields
+    if len(parts) == 2 and rf._role_score(parts[0][1])[1] < 0 and org_then_city(parts[0][1], parts[1][1]):
+        fields["organization"] = parts[0][1]  # "Sahyadri Infrastructure Ltd., Pune": an employer and its city
+        fields.setdefault("location", parts[1][1])
         return fields
     if len(parts) >= 2:
         (s0, t0), (s1, t1) = parts[0], parts[1]
