@@ -104,6 +104,8 @@ def test_resume_numbers_survive(text):
     ("Hauptstraße 5, 10115 Berlin", ["Hauptstraße", "10115"]),
     ("12 rue des Tanneurs\n69002 Lyon, France", ["Tanneurs", "69002"]),  # the town line on its own
     ("Contact\nD-10117 Berlin\n", ["10117"]),
+    ("Toronto, ON M6H 2W5", ["M6H", "2W5"]),  # a Canadian postcode
+    ("printed from file:///home/tomasz/cv.html 1/1", ["/home/tomasz"]),
 ])
 def test_more_pii_formats_are_scrubbed(text, secrets):
     out = scrub(text)

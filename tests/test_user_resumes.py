@@ -1,6 +1,6 @@
-"""Resumes written by new users (five fresh helpers on clean clones, session 10): every entry as written.
+"""Resumes written by new users (six fresh helpers on clean clones, session 10): every entry as written.
 
-Run with ``pytest tests/test_user_resumes.py``. ``data/layouts/user/`` holds five fictional
+Run with ``pytest tests/test_user_resumes.py``. ``data/layouts/user/`` holds six fictional
 people, each written by a helper in the formats a real person has (python-docx with typed
 bullets, table rows or a whole-page layout table, its LibreOffice PDF, LaTeX with dates on the
 right, a minipage sidebar, a tabular date column, moderncv, a sans-serif "title ⟷ company" style, a
@@ -77,6 +77,16 @@ KAVYA = [  # a promotion: two roles under one employer
     ("education", "Godavari Institute of Technology", "M.Tech.", "2012", "2014", 0),
     ("education", "Savitribai Phule Pune University", "B.E.", "2008", "2012", 0),
 ]
+TOMASZ = [
+    ("work_experience", "Northwind Outfitters", "Senior Marketing Manager", "2021-03", "present", 3),
+    ("work_experience", "Lakeshore Coffee Roasters", "Marketing Manager", "2018-06", "2021-02", 2),
+    ("work_experience", "Brightline Media Group", "Digital Marketing Specialist", "2015-09", "2018-05", 2),
+    ("work_experience", "Maple Leaf Events", "Marketing Coordinator", "2013-05", "2015-08", 1),
+    ("education", "York University", "Business Administration", "2016", "2018", 0),
+    ("education", "Queen's University", "Commerce", "2009", "2013", 0),
+]
+TOMASZ_YEARS = [(c, o, t, s[:4] if s != "present" else s, e[:4] if e != "present" else e, n)
+                for c, o, t, s, e, n in TOMASZ]
 FILES = {
     "ilse_word.docx": ILSE, "ilse_word.pdf": ILSE, "ilse_twocol.pdf": ILSE_SIDEBAR, "ilse.md": ILSE,
     "ilse_jsonresume.json": ILSE, "ilse_hfill.pdf": ILSE, "ilse_hfill_lm.pdf": ILSE,
@@ -88,6 +98,7 @@ FILES = {
     "rhiannon.md": RHIANNON_YEARS,
     "kavya_modern.docx": KAVYA, "kavya_modern.pdf": KAVYA, "kavya_margin_titles.pdf": KAVYA, "kavya.txt": KAVYA,
     "kavya_heading2.docx": KAVYA,
+    "tomasz_sidebar.pdf": TOMASZ, "tomasz_single.pdf": TOMASZ_YEARS, "tomasz_europass.docx": TOMASZ,
 }
 # (file, organization or project name) still read wrong, with why (docs/experiments.md).
 KNOWN_WRONG = {
@@ -157,7 +168,8 @@ def test_user_resume_has_no_extra_entries(name):
     assert set(got) == {_key(row) for row in FILES[name]}, sorted(got)
 
 
-_SECRETS = {"kavya": ["kavya.raghunathan@example.in", "98220 45317", "Karve Road", "411038"],
+_SECRETS = {"tomasz": ["tomasz.belanger@example.ca", "555-0173", "Dovercourt Road", "M6H 2W5"],
+            "kavya": ["kavya.raghunathan@example.in", "98220 45317", "Karve Road", "411038"],
             "rhiannon": ["rhiannon.pryce@example.co.uk", "07700 900482", "Clos Cae Mawr", "CF11 9LJ"],
             "camille": ["camille.fontaine@example.fr", "6 12 34 56 78", "rue des Tanneurs", "69002"],
             "ilse": ["ilse.marchetti@example.org", "555 0182", "555-0182", "1427 Alder Crest"],

@@ -39,7 +39,15 @@ from pathlib import Path
 
 from pipeline.errors import ResumeError
 from pipeline.resume import formats as rf
-from pipeline.resume.layout.dates import _DATE_WORD, _PLACE, RANGE, norm_date, org_then_city, span_fields
+from pipeline.resume.layout.dates import (
+    _DATE_WORD,
+    _PLACE,
+    RANGE,
+    is_region,
+    norm_date,
+    org_then_city,
+    span_fields,
+)
 from pipeline.resume.layout.tables import label_field
 from pipeline.resume.pii import find_pii
 
@@ -77,8 +85,9 @@ def date_range(text: str) -> tuple[str, str] | None:
 def is_location(text: str) -> bool:
     """"City, Region" (capitalised words, a comma) or "Remote", holding no job-title or organisation word."""
     text = text.strip()
+    parts = [x.strip() for x in text.split(",")]
     return bool(_LOCATION_RE.match(text)) and rf._role_score(text) == (0, 0) and len(text) <= 60 \
-        and not _DATE_WORD.search(text)
+        and not _DATE_WORD.search(text) and (len(parts) < 3 or is_region(parts[1]))  # "Org, Toronto, Canada" is no place
 
 
 def meta_line(text: str) -> tuple[tuple[str, str], str] | None:

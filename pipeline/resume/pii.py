@@ -58,7 +58,7 @@ _NOT_A_LOCAL_PART = frozenset(
     "work works worked working job jobs intern interned engineer developer lead led based live lives lived "
     "study studied studying teach taught me us him her them is was be been are were here there now "
     "employed staff role available reach contact".split())
-_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
+_URL = re.compile(r"\b(?:https?://|ftp://|file:///?|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 _DOMAIN = re.compile(
     rf"(?<![\w@/.-])(?:[A-Za-z0-9-]+\.)+(?:{_TLDS})\b(?:/[^\s<>\"')\]]*)?", re.IGNORECASE
 )
@@ -139,6 +139,8 @@ _POSTCODE_TOWN_LINE = re.compile(
 _UK_POSTCODE = re.compile(
     r"(?<![\w/+=.-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?(?!\d[GPT]B\b)\d[ABD-HJLNP-UW-Z]{2}(?![\w/+=-])"
 )
+# Canada Post's forward sortation area and local delivery unit ("M6H 2W5"), with its letter set.
+_CA_POSTCODE = re.compile(r"(?<![\w/+=.-])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d(?![\w/+=-])")
 _POSTAL = re.compile(r"\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 # Swedish personnummer / samordningsnummer: (YY)YYMMDD-NNNN (day + 60 for a samordningsnummer);
 # without the separator only the 12-digit form (a 10-digit run reads as a phone number).
@@ -322,6 +324,7 @@ def _apply(text: str, found: list[str] | None) -> str:
     simple(_EU_STREET, "[address]")
     simple(_EU_STREET_POSTCODE, "[address]")
     simple(_POSTCODE_TOWN_LINE, "[address]")
+    simple(_CA_POSTCODE, "[address]")
     simple(_SLASH_PHONE, "[phone]", accept=lambda m: _valid_national_number(m.replace("/", " ")))
     text = _phones(text, record)
     simple(_POSTAL, "[address]")

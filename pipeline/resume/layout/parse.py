@@ -96,6 +96,10 @@ def parse_line(line: Line) -> Parsed:
                 p.location = p.location or t
         segs = []
     for i, seg in enumerate(segs):
+        dated, seg = _separated_range(seg)
+        if dated:
+            p.dates = p.dates or dated
+            seg_date = True
         if i == 0 and not lead_glyph:
             lead, seg = leading_range(seg)
             if lead:
@@ -165,6 +169,21 @@ def trailing_paren_range(seg: list[Word]) -> tuple[tuple[str, str] | None, list[
     return None, seg
 
 
+def _separated_range(seg: list[Word]) -> tuple[tuple[str, str] | None, list[Word]]:
+    """A full date range between "·"/"|" separators and the segment's end, split off with its
+    separator: "Lakeshore Coffee Roasters · Mississauga · Jun 2018 – Feb 2021" → (("2018-06",
+    "2021-02"), [Lakeshore, Coffee, Roasters, ·, Mississauga])."""
+    cuts = [k for k, w in enumerate(seg) if w.text in _INLINE_SEP]
+    if not cuts:
+        return None, seg
+    k = cuts[-1]
+    text = join_words(seg[k + 1:])
+    r = parse_range(text) if text and is_date_range(text) else None
+    if r and r[1] and k > 0:
+        return r, seg[:k]
+    return None, seg
+
+
 def trailing_range_after_font_change(seg: list[Word]) -> tuple[tuple[str, str] | None, list[Word]]:
     """A full date range closing a segment in another type than the words before it, split off:
     "*Data Engineer* September 2018 – February 2021" (italic title, small grey dates, a few
@@ -193,8 +212,11 @@ def _lone_place(text: str, pieces: list[str], words: list[Word]) -> bool:
     """A city without its region after a date in a "·"/"|" meta line ("Mar 2021 – Present ·
     Grenoble"): one or two capitalised words with no title or organisation word, in a line that
     uses such a separator."""
-    return (len(pieces) > 1 and any(w.text in _INLINE_SEP for w in words) and len(text.split()) <= 2
-            and _looks_like_place(text) and rf._role_score(text) == (0, 0))
+    if not (len(pieces) > 1 and any(w.text in _INLINE_SEP for w in words) and len(text.split()) <= 2
+            and _looks_like_place(text) and rf._role_score(text) == (0, 0)):
+        return False
+    k = pieces.index(text)  # next to the date: "Company · City · dates" keeps its company
+    return any(is_date_range(pieces[j]) for j in (k - 1, k + 1) if 0 <= j < len(pieces))
 
 
 def _looks_like_place(text: str) -> bool:
