@@ -21,6 +21,11 @@ from pipeline.resume.preview import entries
 
 USER = Path(__file__).resolve().parents[1] / "data" / "layouts" / "user"
 
+def _years(rows: list[tuple]) -> list[tuple]:
+    """The same entries as a file that prints years only ("2021 – Present")."""
+    return [(c, o, t, s if s == "present" else s[:4], e if e == "present" else e[:4], n) for c, o, t, s, e, n in rows]
+
+
 # (category, organization, title or degree words, start, end, lines): dates as YYYY-MM where the
 # file gives a month, compared on the year where some formats give only years (education, projects).
 ILSE = [
@@ -54,9 +59,8 @@ CAMILLE = [
     ("projects", "", "Velomap", "2019", "present", 1),
 ]
 CAMILLE_SUBTITLE = [r if r[2] != "Velomap" else (*r[:5], 2) for r in CAMILLE]  # a subtitle line, then a bullet
-CAMILLE_YEARS = [(c, o, t, s[:4] if s != "present" else s, e[:4] if e != "present" else e, n)
-                 for c, o, t, s, e, n in CAMILLE_SUBTITLE]  # the timeline prints years only,
-CAMILLE_YEARS = [r if r[2] != "Research Intern" else (*r[:4], "", r[5]) for r in CAMILLE_YEARS]  # and "2016" alone
+CAMILLE_YEARS = [r if r[2] != "Research Intern" else (*r[:4], "", r[5])  # the timeline: years only, "2016" alone
+                 for r in _years(CAMILLE_SUBTITLE)]
 RHIANNON = [  # the helper's "Jan 2019–Dec 2020" style; the Markdown file gives years only
     ("work_experience", "Cardiff and Vale University Health Board", "Charge Nurse, Acute Medical Unit", "2021-03",
      "present", 4),
@@ -67,8 +71,7 @@ RHIANNON = [  # the helper's "Jan 2019–Dec 2020" style; the Markdown file give
     ("education", "Cardiff University", "BSc (Hons)", "2014", "2017", 0),
     ("leadership", "St John Ambulance Cymru", "Volunteer First Aider", "2016", "present", 1),
 ]
-RHIANNON_YEARS = [(c, o, t, s[:4] if s != "present" else s, e[:4] if e != "present" else e, n)
-                  for c, o, t, s, e, n in RHIANNON]
+RHIANNON_YEARS = _years(RHIANNON)
 KAVYA = [  # a promotion: two roles under one employer
     ("work_experience", "Sahyadri Infrastructure Ltd.", "Senior Structural Engineer", "2021-04", "present", 3),
     ("work_experience", "Sahyadri Infrastructure Ltd.", "Structural Engineer", "2018-07", "2021-03", 2),
@@ -85,8 +88,7 @@ TOMASZ = [
     ("education", "York University", "Business Administration", "2016", "2018", 0),
     ("education", "Queen's University", "Commerce", "2009", "2013", 0),
 ]
-TOMASZ_YEARS = [(c, o, t, s[:4] if s != "present" else s, e[:4] if e != "present" else e, n)
-                for c, o, t, s, e, n in TOMASZ]
+TOMASZ_YEARS = _years(TOMASZ)
 FILES = {
     "ilse_word.docx": ILSE, "ilse_word.pdf": ILSE, "ilse_twocol.pdf": ILSE_SIDEBAR, "ilse.md": ILSE,
     "ilse_jsonresume.json": ILSE, "ilse_hfill.pdf": ILSE, "ilse_hfill_lm.pdf": ILSE,
