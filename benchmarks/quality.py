@@ -17,7 +17,9 @@ rule) and whether its lower bound clears the threshold.
 
 Prints JSON: ``resume``, ``eval_dir``, ``profile``, ``cases`` per set, ``train`` (dataset and
 SFT numbers), and ``variants.<file>.gates.<metric>`` = ``{value, ci, n, threshold, passed,
-lower_bound_clears}`` plus ``per_category`` pass rates. ``--set KEY=VALUE`` (repeatable; dotted
+lower_bound_clears}`` plus ``per_category`` pass rates and ``per_set`` (each metric on the
+hand-written cases alone and on the validation split alone). ``--responses FILE`` appends every
+case's reply to FILE as JSON lines, for reading the failures of a dev split. ``--set KEY=VALUE`` (repeatable; dotted
 key, YAML value) overrides one knob of the profile, for tuning on a dev split; the record
 lists them under ``overrides``.
 """
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one knob (dotted key, YAML value), e.g. --set sft.epochs=1.9; repeatable")
+    parser.add_argument("--responses", default=None, metavar="FILE",
+                        help="append every scored case's question, reference and response to FILE (JSON lines)")
     parser.add_argument("--work-dir", default=str(REPO / "artifacts" / "quality"),
                         help="where another person's artifacts go, one folder per resume file name")
     args = parser.parse_args(argv)
@@ -173,8 +177,38 @@ def run(args: argparse.Namespace) -> dict:
             "gates": table,
             "false_refusal_rate": _round(result.summary["metrics"].get(scoring.FALSE_REFUSAL.name)),
             "per_category": {c: round(v["pass_rate"], 3) for c, v in result.summary["per_category"].items()},
+            "per_set": _per_set(cfg, result),
         }
+        if getattr(args, "responses", None):
+            _append_responses(Path(args.responses), variant, result)
     return out
+
+
+def _per_set(cfg, result) -> dict:
+    """Each gate metric (with its interval) on the hand-written cases alone and on the validation split alone.
+
+    The validation split holds unseen phrasings of trained questions, so it reads higher than the
+    hand-written sets; tuning decisions should look at ``hand_written``.
+    """
+    out = {}
+    for name, keep in (("hand_written", lambda c: c.case.set != "validation"),
+                       ("validation", lambda c: c.case.set == "validation")):
+        part = [c for c in result.cases if keep(c)]
+        if part:
+            summary = scoring.aggregate(cfg, part, 0.0)
+            out[name] = {m: {"value": _round(summary["metrics"][m]), "n": summary["n"][m],
+                             "ci": [_round(x) for x in summary["ci"][m]] if summary["ci"][m] else None}
+                         for m in (*scoring.GATES, scoring.FALSE_REFUSAL.name)}
+    return out
+
+
+def _append_responses(path: Path, variant: str, result) -> None:
+    """One JSON line per scored case (set, id, question, reference, response, failure reasons) appended to ``path``."""
+    with path.open("a", encoding="utf-8") as fh:
+        for c in result.cases:
+            fh.write(json.dumps({"variant": variant, "set": c.case.set, "id": c.case.id, "question": c.case.question,
+                                 "reference": c.case.reference, "response": c.response, "reasons": c.reasons},
+                                ensure_ascii=False) + "\n")
 
 
 def _round(x):

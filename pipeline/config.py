@@ -110,7 +110,7 @@ class Temperatures(_Section):
 class DatasetConfig(_Section):
     """Synthetic Q/A dataset generation."""
 
-    backend: Literal["template", "llm"] = "template"
+    backend: Literal["template", "hybrid", "llm"] = "template"
     hub_id: str = "your-name/resume-qa"
     system_prompt: str = (
         "You answer questions about {person_full_name}'s resume. "

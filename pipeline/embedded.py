@@ -124,3 +124,47 @@ def token_counter(cfg: Config) -> tuple[str, Callable[[str], int]]:
         return math.ceil(1.3 * len(metrics.tokens(text))) + len(re.findall(r"[^\w\s]", text))
 
     return "estimate", estimate
+
+
+def load_causal_lm(cfg: Config):
+    """``(model, tokenizer)`` of ``model.base`` for in-process generation (float32, eval mode, CPU).
+
+    ``embedded`` loads the GGUF of :func:`embedded_gguf_path` through transformers (dequantized,
+    about 15 s); a ``.gguf`` path, a local folder or a hub id already in the local cache load
+    as they are. Used by the ``hybrid`` dataset backend (:mod:`pipeline.dataset.paraphrase`),
+    which runs before the train stage's own cached conversion.
+
+    Raises:
+        ModelError: the model cannot be loaded offline (names ``model.base`` and the fix).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    base = cfg.model.base
+    tok = _tokenizer(base if base == EMBEDDED or not cfg.path(base).exists() else str(cfg.path(base).resolve()))
+    try:
+        if base == EMBEDDED:
+            gguf = embedded_gguf_path()
+            where, kwargs = gguf.parent, {"gguf_file": gguf.name}
+        elif cfg.path(base).suffix == ".gguf" and cfg.path(base).is_file():
+            where, kwargs = cfg.path(base).parent, {"gguf_file": cfg.path(base).name}
+        elif cfg.path(base).is_dir():
+            where, kwargs = cfg.path(base), {}
+        else:
+            where, kwargs = base, {"local_files_only": True}
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32,
+                                                         trust_remote_code=cfg.model.trust_remote_code, **kwargs)
+        finally:
+            hf_logging.set_verbosity(verbosity)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelError(f"model.base={base}: cannot load it for the hybrid dataset backend's question variations "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); use model.base: "
+                         "embedded, a local folder, or dataset.backend: template") from exc
+    if tok is None:
+        raise ModelError(f"model.base={base}: no offline tokenizer for the hybrid dataset backend; "
+                         "use model.base: embedded, a local folder, or dataset.backend: template")
+    return model.eval(), tok

@@ -3,7 +3,8 @@
 Run it with ``python -m pipeline dataset [--profile cpu] [--force] [--overwrite-eval-sets]``.
 
 Flow (:func:`build`): ingest the resume, check every enabled category has facts, call the
-backend (``dataset.backend``: ``template`` → :mod:`pipeline.dataset.template`, ``llm`` →
+backend (``dataset.backend``: ``template`` → :mod:`pipeline.dataset.template`, ``hybrid`` →
+:mod:`pipeline.dataset.paraphrase` (template answers, base-model question variations), ``llm`` →
 :mod:`pipeline.dataset.llm`), apply every ``generation_limits`` filter and the grounding
 check (counting each filter's rejects; :mod:`pipeline.dataset.filters`), add refusal samples (:mod:`pipeline.dataset.refusals`) up
 to ``dataset.refusal_share`` of the total, split by question group, give
@@ -30,7 +31,7 @@ from pipeline import metrics
 from pipeline.cache import Artifact, file_sha256, make_key
 from pipeline.cache import build as cache_build
 from pipeline.config import Config
-from pipeline.dataset import eval_sets, llm, refusals, template
+from pipeline.dataset import eval_sets, llm, paraphrase, refusals, template
 from pipeline.dataset.filters import (
     apply_filters,
     drop_near_copies,
@@ -151,7 +152,7 @@ def check_facts(cfg: Config, resume: Resume) -> dict[str, int]:
 
 
 def _backend(cfg: Config):
-    return llm.generate if cfg.dataset.backend == "llm" else template.generate
+    return {"llm": llm.generate, "hybrid": paraphrase.generate}.get(cfg.dataset.backend, template.generate)
 
 
 _LLM_ONLY_DATASET_KNOBS = ("temperatures",)  # dataset.* read by the llm backend only
@@ -163,7 +164,9 @@ def _key(cfg: Config, resume_sha: str, held_out: Sequence[str] = ()) -> tuple[st
 
     Knobs a backend ignores stay out of its key, so moving them never rebuilds the dataset (and
     retrains the model): ``dataset.hub_id`` (publishing only) is never in it; the sampling and
-    server knobs (``dataset.temperatures``, ``llm_defaults``, ``server``) only with ``backend: llm``.
+    server knobs (``dataset.temperatures``, ``llm_defaults``, ``server``) only with ``backend: llm``,
+    and with ``backend: hybrid`` the two its rephrasings read (``dataset.temperatures.variation``,
+    ``llm_defaults.variation_max_tokens``).
     """
     sections: dict[str, Any] = {
         # holdout_dirs counts through the questions it holds (held_out_sha256), not its spelling
@@ -178,6 +181,10 @@ def _key(cfg: Config, resume_sha: str, held_out: Sequence[str] = ()) -> tuple[st
         sections["dataset"].update(cfg.dataset.model_dump(mode="json", include=set(_LLM_ONLY_DATASET_KNOBS)))
         sections["llm_defaults"] = cfg.llm_defaults.model_dump(mode="json")
         sections["server"] = cfg.server.model_dump(mode="json")
+    elif cfg.dataset.backend == "hybrid":  # in-process rephrasings: only their two sampling knobs
+        sections["dataset"]["temperatures"] = {"variation": cfg.dataset.temperatures.variation}
+        sections["llm_defaults"] = {"variation_max_tokens": cfg.llm_defaults.variation_max_tokens,
+                                    "paraphrase_prompt_version": paraphrase.PROMPT_VERSION}
     phrasings = hashlib.sha256(json.dumps(load_phrasings(), sort_keys=True).encode()).hexdigest()
     held = hashlib.sha256("\n".join(sorted(set(held_out))).encode()).hexdigest()
     extra = {"resume_sha256": resume_sha, "phrasings_sha256": phrasings, "held_out_sha256": held,

@@ -24,7 +24,7 @@ import functools
 import random
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -595,28 +595,39 @@ def phrasings(cfg: Config, group: QuestionGroup, pool: str = "train") -> list[tu
 def generate(cfg: Config, resume: Resume, work_dir: Path) -> BackendResult:
     """Template backend entry point (see the module docstring).
 
-    Per category, groups contribute phrasings round-robin (every group's first phrasing,
-    then every group's second, ...) until ``samples_per_category`` samples; each group
-    offers at most ``variations_per_question`` phrasings, picked by a shuffle seeded with
-    ``dataset.seed`` and the group id. ``work_dir`` is unused (nothing to resume offline).
+    ``work_dir`` is unused (nothing to resume offline). The samples are :func:`assemble` of
+    every question group with its ``train`` phrasings.
 
     Returns:
         :class:`~pipeline.dataset.samples.BackendResult`; ``rejects`` is empty (filters run in
         :mod:`pipeline.dataset.build`).
     """
+    return BackendResult(samples=assemble(cfg, question_groups(cfg, resume), lambda g: phrasings(cfg, g)), rejects={})
+
+
+def assemble(cfg: Config, groups: list[QuestionGroup],
+             options_for: Callable[[QuestionGroup], list[tuple[str, str]]]) -> list[Sample]:
+    """The samples of ``groups``, each phrased from ``options_for(group)`` (``(template id, question)`` pairs).
+
+    Per category, groups contribute phrasings round-robin (every group's first phrasing,
+    then every group's second, ...) until ``samples_per_category`` samples; each group
+    offers at most ``variations_per_question`` phrasings, picked by a shuffle seeded with
+    ``dataset.seed`` and the group id. The ``hybrid`` backend (:mod:`pipeline.dataset.paraphrase`)
+    passes a larger pool per group.
+    """
     by_cat: dict[str, list[list[Sample]]] = defaultdict(list)
-    for g in question_groups(cfg, resume):
-        options = phrasings(cfg, g)
+    for g in groups:
+        options = options_for(g)
         random.Random(f"{cfg.dataset.seed}:{g.group}").shuffle(options)
         by_cat[g.category].append([
             Sample(question=q, answer=g.answer, category=g.category, fact_id=g.fact_id, template=tid,
                    group=g.group, computed=g.computed) for tid, q in options[:cfg.dataset.variations_per_question]])
     samples: list[Sample] = []
-    for groups in by_cat.values():
+    for cat_groups in by_cat.values():
         taken = 0
         for rank in range(cfg.dataset.variations_per_question):
-            for items in groups:
+            for items in cat_groups:
                 if rank < len(items) and taken < cfg.dataset.samples_per_category:
                     samples.append(items[rank])
                     taken += 1
-    return BackendResult(samples=samples, rejects={})
+    return samples
