@@ -115,3 +115,24 @@ def load_benchmark():
         return loaded[name]
 
     return load
+
+
+@pytest.fixture
+def ada_resume():
+    """A four-fact resume built by hand (no parser): one job with a bullet, a skills line, a degree."""
+    from pipeline.resume.ingest import Fact, Resume
+
+    text = ("Analyst, Babbage Engines (London; 1842 – 1843)\nWrote the first published program.\n"
+            "Languages: Note G, Python\nBachelor of Arts, Home Tutoring (1830 – 1835)")
+    fields_job = {"title": "Analyst", "organization": "Babbage Engines", "start_date": "1842", "end_date": "1843"}
+    facts = (
+        Fact("work_experience-001", "work_experience", "Experience", text.splitlines()[0], fields_job, (0, 10)),
+        Fact("work_experience-002", "work_experience", "Experience", "Wrote the first published program.",
+             fields_job, (11, 20)),
+        Fact("technical_skills-001", "technical_skills", "Skills", "Languages: Note G, Python",
+             {"name": "Languages"}, (21, 30)),
+        Fact("education-001", "education", "Education", text.splitlines()[3],
+             {"degree": "Bachelor of Arts", "organization": "Home Tutoring", "start_date": "1830",
+              "end_date": "1835"}, (31, 40)),
+    )
+    return Resume(Path("ada.md"), "markdown", "Ada Byron", text, facts, ())

@@ -21,7 +21,6 @@ from pipeline.dataset import eval_sets
 from pipeline.dataset.filters import grounding_problems, normalize_question, split_by_group
 from pipeline.dataset.samples import Sample, enabled_categories
 from pipeline.errors import DatasetError, PipelineError
-from pipeline.resume.ingest import Fact, Resume
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"dataset": {"samples_per_category": 24}}
@@ -315,25 +314,12 @@ def test_backend_dispatch(write_config):
     assert dataset._backend(llm) is dataset_llm.generate
 
 
-def test_template_backend_on_constructed_facts(write_config):
+def test_template_backend_on_constructed_facts(write_config, ada_resume):
     """Facts built by hand (no parser): one canonical answer per group, phrasings distinct."""
     from pipeline.dataset import template as dataset_template
 
     cfg = load_config(write_config({"person_name": "Ada", "person_full_name": "Ada Byron"}))
-    text = ("Analyst, Babbage Engines (London; 1842 – 1843)\nWrote the first published program.\n"
-            "Languages: Note G, Python\nBachelor of Arts, Home Tutoring (1830 – 1835)")
-    fields_job = {"title": "Analyst", "organization": "Babbage Engines", "start_date": "1842", "end_date": "1843"}
-    facts = (
-        Fact("work_experience-001", "work_experience", "Experience", text.splitlines()[0], fields_job, (0, 10)),
-        Fact("work_experience-002", "work_experience", "Experience", "Wrote the first published program.",
-             fields_job, (11, 20)),
-        Fact("technical_skills-001", "technical_skills", "Skills", "Languages: Note G, Python",
-             {"name": "Languages"}, (21, 30)),
-        Fact("education-001", "education", "Education", text.splitlines()[3],
-             {"degree": "Bachelor of Arts", "organization": "Home Tutoring", "start_date": "1830",
-              "end_date": "1835"}, (31, 40)),
-    )
-    resume = Resume(Path("ada.md"), "markdown", "Ada Byron", text, facts, ())
+    resume, text = ada_resume, ada_resume.text
     result = dataset_template.generate(cfg, resume, Path("."))
     by_group: dict[str, set[str]] = {}
     for s in result.samples:

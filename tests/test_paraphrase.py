@@ -16,7 +16,6 @@ from pipeline.config import load_config
 from pipeline.dataset import build as dataset
 from pipeline.dataset import paraphrase, template
 from pipeline.dataset.filters import normalize_question
-from pipeline.resume.ingest import Fact, Resume
 
 NAMES = ["Ada", "Babbage Engines"]
 SOURCE = "What was Ada's role at Babbage Engines?"
@@ -91,29 +90,12 @@ def test_to_template_round_trips(noise):
         assert normalize_question(pattern.format(name="Ada", **slots)) == normalize_question(variation)
 
 
-def _resume() -> Resume:
-    text = ("Analyst, Babbage Engines (London; 1842 – 1843)\nWrote the first published program.\n"
-            "Languages: Note G, Python\nBachelor of Arts, Home Tutoring (1830 – 1835)")
-    fields_job = {"title": "Analyst", "organization": "Babbage Engines", "start_date": "1842", "end_date": "1843"}
-    facts = (
-        Fact("work_experience-001", "work_experience", "Experience", text.splitlines()[0], fields_job, (0, 10)),
-        Fact("work_experience-002", "work_experience", "Experience", "Wrote the first published program.",
-             fields_job, (11, 20)),
-        Fact("technical_skills-001", "technical_skills", "Skills", "Languages: Note G, Python",
-             {"name": "Languages"}, (21, 30)),
-        Fact("education-001", "education", "Education", text.splitlines()[3],
-             {"degree": "Bachelor of Arts", "organization": "Home Tutoring", "start_date": "1830",
-              "end_date": "1835"}, (31, 40)),
-    )
-    return Resume(Path("ada.md"), "markdown", "Ada Byron", text, facts, ())
-
-
 def _hybrid_cfg(write_config, **dataset_knobs):
     return load_config(write_config({"person_name": "Ada", "person_full_name": "Ada Byron",
                                      "dataset": {"backend": "hybrid", **dataset_knobs}}))
 
 
-def test_hybrid_backend_keeps_answers_and_adds_checked_phrasings(write_config):
+def test_hybrid_backend_keeps_answers_and_adds_checked_phrasings(write_config, ada_resume):
     """A stub model that rewrites 'What was' as 'Which was' for role questions and answers otherwise."""
     cfg = _hybrid_cfg(write_config, variations_per_question=3)
     asked: list[tuple[str, int]] = []
@@ -123,7 +105,7 @@ def test_hybrid_backend_keeps_answers_and_adds_checked_phrasings(write_config):
         return [[q.replace("What was", "Which was").replace("What job title", "Which job title"),
                  "Ada is great.", q] for q in questions]
 
-    resume = _resume()
+    resume = ada_resume
     result = paraphrase.generate(cfg, resume, Path("."), rephrase=rephrase)
     plain = template.generate(cfg, resume, Path("."))
     assert asked and all(n == 2 for _, n in asked)  # variations_per_question - 1 per phrasing
@@ -139,13 +121,13 @@ def test_hybrid_backend_keeps_answers_and_adds_checked_phrasings(write_config):
     assert result.rejects["variation_not_question"] > 0 and result.rejects["variation_same"] > 0
 
 
-def test_no_variations_requested_with_one_phrasing_per_group(write_config):
+def test_no_variations_requested_with_one_phrasing_per_group(write_config, ada_resume):
     cfg = _hybrid_cfg(write_config, variations_per_question=1)
 
     def rephrase(questions, n):
         raise AssertionError("no rephrasing should be asked for")
 
-    result = paraphrase.generate(cfg, _resume(), Path("."), rephrase=rephrase)
+    result = paraphrase.generate(cfg, ada_resume, Path("."), rephrase=rephrase)
     assert result.samples
 
 
