@@ -175,3 +175,12 @@ def test_variations_benchmark_prints_counts(write_config, load_benchmark, capsys
     out = json.loads(capsys.readouterr().out)
     assert out["kept"] + sum(out["rejects"].values()) == out["requested"] > 0
     assert out["kept"] > 0 and len(out["examples"]) <= 3
+
+
+def test_rephrasing_length_is_capped_by_the_question_limit(write_config):
+    """variation_max_tokens acts below the question limit; above it, the limit caps (longer replies are rejected)."""
+    small = _hybrid_cfg(write_config)
+    small = small.model_copy(update={"llm_defaults": small.llm_defaults.model_copy(update={"variation_max_tokens": 9})})
+    assert paraphrase.TransformersRephraser(small).max_new_tokens == 9
+    big = small.model_copy(update={"llm_defaults": small.llm_defaults.model_copy(update={"variation_max_tokens": 999})})
+    assert paraphrase.TransformersRephraser(big).max_new_tokens == big.generation_limits.question_max_tokens

@@ -9,8 +9,9 @@ The question groups and their canonical answers are the template backend's
 every intent in use, the base model (``model.base``, run in-process by transformers; the
 embedded SmolLM2-135M-Instruct by default) is asked for ``dataset.variations_per_question - 1``
 rephrasings, sampled at ``dataset.temperatures.variation`` with at most
-``llm_defaults.variation_max_tokens`` new tokens (generation also stops at the first ``?`` or
-line break). The request shows the phrasing filled in with the intent's first group (real
+``llm_defaults.variation_max_tokens`` new tokens, and never more than
+``generation_limits.question_max_tokens``, past which a reply is rejected anyway (generation
+also stops at the first ``?`` or line break). The request shows the phrasing filled in with the intent's first group (real
 names read more naturally than placeholders); a kept rephrasing is turned back into a template
 by putting the placeholders where the names were, so it serves every group of that intent.
 Requests are per intent phrasing, not per group, which bounds the cost by the phrasings file
@@ -214,6 +215,15 @@ class TransformersRephraser:
         self._model = None
         self._tok = None
 
+    @property
+    def max_new_tokens(self) -> int:
+        """``llm_defaults.variation_max_tokens``, capped at ``generation_limits.question_max_tokens``.
+
+        A reply longer than that cap fails the ``question_max_tokens`` filter anyway, and a
+        batch runs until its slowest reply stops, so generating past it only costs time.
+        """
+        return min(self.cfg.llm_defaults.variation_max_tokens, self.cfg.generation_limits.question_max_tokens)
+
     def _load(self) -> None:
         from pipeline.embedded import load_causal_lm
 
@@ -238,7 +248,7 @@ class TransformersRephraser:
                 ids = model.generate(
                     **enc, do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
                     top_p=0.95 if temperature > 0 else None, num_return_sequences=n,
-                    max_new_tokens=self.cfg.llm_defaults.variation_max_tokens,
+                    max_new_tokens=self.max_new_tokens,
                     stop_strings=["?", "\n"], tokenizer=tok,
                     pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
             replies = tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
