@@ -31,8 +31,8 @@ A rephrasing is kept only when (:func:`variation_problem`, each failure counted 
   the intent already has.
 
 Measured (``docs/experiments.md``, "Question variations from the base model"): with the embedded
-SmolLM2-135M-Instruct on the sample resume, 88 of 582 rephrasings pass these checks and the pass
-takes about 10 minutes on 2 cores, half of the 20-minute training budget, so the cpu profile keeps
+SmolLM2-135M-Instruct on the sample resume, 87 of 582 rephrasings pass these checks and the pass
+takes about 7 minutes on 2 cores, a third of the 20-minute training budget, so the cpu profile keeps
 ``backend: template``; the hybrid backend is for a stronger ``model.base`` or more time.
 Each group then draws its ``variations_per_question`` phrasings from the intent's template and
 kept LLM phrasings alike (seeded shuffle), so the dataset keeps its size and training its
