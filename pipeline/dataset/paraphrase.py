@@ -283,14 +283,14 @@ def intent_variations(cfg: Config, groups: Sequence[template.QuestionGroup], rep
     replies = rephrase([q for _, q, _ in jobs], n)
     seen = {key: {normalize_question(q) for _, q in template.phrasings(cfg, g)} for key, g in first.items()}
     for (key, source, g), outs in zip(jobs, replies, strict=True):
-        names = [cfg.person_name, *(v for k, v in g.slots.items() if v and k in _used_slots(source, g))]
+        used = {k: v for k, v in g.slots.items() if v and v.lower() in source.lower()}  # slots the phrasing names
+        names = [cfg.person_name, *used.values()]
         for raw in outs:
             text = clean_variation(raw)
             problem = variation_problem(text, source, names) or question_problem(cfg, text, count_tokens, variation=True)
             if problem is None and normalize_question(text) in seen[key]:
                 problem = "variation_duplicate"
-            pattern = to_template(text, {k: v for k, v in g.slots.items() if v in names[1:]}, cfg.person_name) \
-                if problem is None else None
+            pattern = to_template(text, used, cfg.person_name) if problem is None else None
             if problem is None and pattern is None:
                 problem = "variation_lost_name"
             if problem:
@@ -299,11 +299,6 @@ def intent_variations(cfg: Config, groups: Sequence[template.QuestionGroup], rep
             seen[key].add(normalize_question(text))
             kept[key].append(pattern)
     return kept, rejects
-
-
-def _used_slots(filled: str, group: template.QuestionGroup) -> set[str]:
-    """The slot names whose value appears in the filled-in phrasing ``filled``."""
-    return {k for k, v in group.slots.items() if v and v.lower() in filled.lower()}
 
 
 def generate(cfg: Config, resume: Resume, work_dir: Path, rephrase: Rephrase | None = None) -> BackendResult:
