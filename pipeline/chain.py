@@ -56,7 +56,7 @@ def run_chain(cfg: Config, until: str = "onnx", force: Collection[str] = (),
         ("adapter", lambda: train(cfg, out["dataset"], out["base"], force=forced("adapter"))),
         ("merged", lambda: merge(cfg, out["adapter"], out["base"], force=forced("merged"))),
         ("exported", lambda: export(cfg, out["merged"], force=forced("exported"))),
-        ("onnx", lambda: quantize(cfg, out["exported"], force=forced("onnx"))),
+        ("onnx", lambda: quantize(cfg, out["exported"], out["dataset"], force=forced("onnx"))),
     ]
     for name, step in steps:
         out[name] = step()

@@ -106,7 +106,12 @@ def test_quantize_writes_all_variants_with_sizes(quantized, exported):
     assert tuple(sizes) == VARIANTS  # quantization.variants default: all seven transformers.js files
     for name, size in sizes.items():
         assert (onnx_dir / name).stat().st_size == size > 0
-    assert max(sizes.values()) == sizes["model.onnx"]
+    assert max(sizes[n] for n in ("model_fp16.onnx", "model_q4.onnx", "model_q4f16.onnx")) < sizes["model.onnx"]
+    # int8 keeps the fp32 embedding and adds the untied lm_head in int8 (one byte per weight):
+    # larger than fp32 on this embedding-heavy tiny model, 239 against 514 MiB on SmolLM2-135M
+    emb = next(i for i in onnx.load(str(onnx_dir / "model.onnx")).graph.initializer if "embed_tokens" in i.name)
+    head_bytes = emb.dims[0] * emb.dims[1] + 5 * emb.dims[0]  # weights, then a scale and zero point per column
+    assert sizes["model_int8.onnx"] < sizes["model.onnx"] + head_bytes
     assert sizes["model_fp16.onnx"] < 0.6 * sizes["model.onnx"]
     assert sizes["model_q4.onnx"] < sizes["model_int8.onnx"] and sizes["model_q4f16.onnx"] < sizes["model_q4.onnx"]
     # q8 is the int8 recipe (transformers.js's converter writes QInt8 for graphs without Conv)
@@ -146,19 +151,19 @@ def test_every_variant_runs_in_onnxruntime(quantized):
 
 
 def test_q4_recipe(quantized):
-    """4-bit blocks for the projections, a 4-bit embedding, fp16 down_proj weights and an untied
-    dynamic-int8 lm_head (quantization.q4_embedding, q4_fp16_nodes, q4_int8_nodes defaults)."""
+    """4-bit blocks for the projections, a 4-bit embedding, and dynamic-int8 weights for the
+    untied lm_head and the smoothed down_proj (quantization.q4_embedding, q4_int8_nodes,
+    q4_fp16_nodes and smooth_alpha defaults)."""
     model = onnx.load(str(quantized.path / "onnx" / "model_q4.onnx"))
     nodes = list(model.graph.node)
     ops = {n.name: n.op_type for n in nodes}
     assert sum(op == "MatMulNBits" for op in ops.values()) == 12  # 6 projections x 2 layers (not down_proj)
     assert [op for name, op in ops.items() if "embed_tokens" in name] == ["GatherBlockQuantized"]
-    assert [name for name, op in ops.items() if op == "MatMulInteger"] == ["/lm_head/MatMul_quant"]
+    assert sorted(name for name, op in ops.items() if op == "MatMulInteger") == [
+        "/lm_head/MatMul_quant", "/model/layers.0/mlp/down_proj/MatMul_quant",
+        "/model/layers.1/mlp/down_proj/MatMul_quant"]
     inits = {i.name: i for i in model.graph.initializer}
-    casts = [n for n in nodes if n.op_type == "Cast" and n.input[0] in inits]
-    assert sorted(n.name for n in casts) == ["/model/layers.0/mlp/down_proj/MatMul_Cast",
-                                            "/model/layers.1/mlp/down_proj/MatMul_Cast"]
-    assert all(inits[n.input[0]].data_type == onnx.TensorProto.FLOAT16 for n in casts)
+    assert not [n for n in nodes if n.op_type == "Cast" and n.input[0] in inits]  # q4_fp16_nodes: []
     assert not any(n.op_type in ("DequantizeLinear", "Transpose") and "embed_tokens" in "".join(n.input)
                    for n in nodes)
     assert all(i.data_type != onnx.TensorProto.FLOAT or len(i.dims) < 2 or i.dims[0] * i.dims[1] < 4096
@@ -211,15 +216,15 @@ def test_external_data_uses_transformers_js_names(exported, tmp_path, monkeypatc
     assert tjs["use_external_data_format"] == {"model_fp16.onnx": 1, "model_int8.onnx": 1, "model_q4.onnx": 1}
 
 
-def test_dynamic_variants_quantize_weights_but_keep_lm_head_float(quantized):
+def test_dynamic_variants_quantize_every_projection_and_the_untied_lm_head(quantized):
     for name, dtype in (("model_int8.onnx", onnx.TensorProto.INT8), ("model_uint8.onnx", onnx.TensorProto.UINT8)):
         model = onnx.load(str(quantized.path / "onnx" / name))
         nodes = model.graph.node
-        # 7 projections x 2 layers, minus down_proj (quantization.exclude_nodes default)
-        assert sum(n.op_type == "MatMulInteger" for n in nodes) == 12
-        assert all(n.op_type == "MatMul" for n in nodes if "down_proj" in n.name)
-        lm_head = [n for n in nodes if n.output[0] == "logits" or "lm_head" in n.name]
-        assert lm_head and all(n.op_type == "MatMul" for n in lm_head)
+        # 7 projections x 2 layers and the lm_head (quantization.exclude_nodes default: none)
+        assert sum(n.op_type == "MatMulInteger" for n in nodes) == 15
+        assert [n.name for n in nodes if n.op_type == "MatMul" and ("_proj/" in n.name or "lm_head" in n.name)] == []
+        assert not any(n.op_type == "Transpose" and "embed_tokens" in "".join(n.input) for n in nodes)
+        assert [n.op_type for n in nodes if "embed_tokens" in n.name] == ["Gather"]  # op_types: [MatMul]
         quantized_weights = [i for i in model.graph.initializer if i.name.endswith("_quantized")]
         assert quantized_weights and all(i.data_type == dtype for i in quantized_weights)
         scales = [i for i in model.graph.initializer if i.name.endswith("_scale")]
@@ -284,3 +289,91 @@ def test_quantize_disk_full_leaves_nothing(exported, tmp_path, monkeypatch):
         quantize_mod.quantize(_cfg(tmp_path), exported)
     assert [p.name for p in (tmp_path / "onnx").iterdir() if p.name != ".locks"] == []
     assert (exported.path / "onnx/model.onnx").is_file()  # the hard-linked source is untouched
+
+
+def _logits(model, ids):
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feed = {"input_ids": np.array([ids], dtype=np.int64), "attention_mask": np.ones((1, len(ids)), dtype=np.int64),
+            "position_ids": np.arange(len(ids), dtype=np.int64)[None]}
+    for i in session.get_inputs():
+        if i.name.startswith("past_key_values."):
+            feed[i.name] = np.zeros((1, i.shape[1], 0, i.shape[3]), dtype=np.float32)
+    return session.run(["logits"], feed)[0]
+
+
+def test_smoothing_keeps_the_fp32_function_and_narrows_the_down_proj_input(exported):
+    """SmoothQuant divides up_proj's columns and multiplies down_proj's rows by the same factors:
+    the logits stay those of the export (float rounding only), while every down_proj input's
+    largest channel comes closer to its median one (what one dynamic int8 scale needs)."""
+    import numpy as np
+    from transformers import AutoTokenizer
+
+    from pipeline.onnx import smooth
+
+    model = onnx.load(str(exported.path / "onnx" / "model.onnx"))
+    sequences = smooth.calibration_sequences(AutoTokenizer.from_pretrained(exported.path), None, 64)
+    assert len(sequences) == len(smooth.GENERIC_CONVERSATIONS)
+    pairs = smooth.mlp_pairs(model)
+    assert [(u.name, d.name) for u, d in pairs] == [
+        (f"/model/layers.{i}/mlp/up_proj/MatMul", f"/model/layers.{i}/mlp/down_proj/MatMul") for i in (0, 1)]
+    before = smooth.activation_maxima(model, pairs, sequences)
+    ref = _logits(model, sequences[0])
+    report = smooth.smooth_mlp(model, sequences, 0.5)
+    assert (report.layers, report.sequences, report.tokens) == (2, len(sequences), sum(map(len, sequences)))
+    assert report.max_outlier_ratio == pytest.approx(max(float(b.max() / np.median(b)) for b in before), rel=0.01)
+    np.testing.assert_allclose(_logits(model, sequences[0]), ref, rtol=1e-3, atol=1e-3 * float(np.abs(ref).max()))
+    after = smooth.activation_maxima(model, smooth.mlp_pairs(model), sequences)
+    for b, a in zip(before, after, strict=True):
+        assert a.max() / np.median(a) < b.max() / np.median(b)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 0.0, 1.5])
+def test_smooth_mlp_rejects_alpha_outside_0_1(exported, alpha):
+    from pipeline.onnx import smooth
+
+    with pytest.raises(ValueError, match="alpha"):
+        smooth.smooth_mlp(onnx.load(str(exported.path / "onnx" / "model.onnx")), [[1, 2, 3]], alpha)
+
+
+def test_calibration_rows_come_from_the_training_split(exported, tmp_path):
+    from transformers import AutoTokenizer
+
+    from pipeline.onnx import smooth
+
+    tok = AutoTokenizer.from_pretrained(exported.path)
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": "Yes."}]}
+            for i in range(3)]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    seqs = smooth.calibration_sequences(tok, tmp_path, 2)
+    assert seqs == [list(tok.apply_chat_template(r["messages"])) for r in rows[:2]]
+    (tmp_path / "train.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(ModelError, match=r"train\.jsonl.*dataset --force"):
+        smooth.calibration_sequences(tok, tmp_path, 2)
+
+
+def test_quantize_calibrates_on_the_dataset_and_records_it(exported, tmp_path):
+    rows = [{"messages": [{"role": "user", "content": "Where?"}, {"role": "assistant", "content": "Oslo."}]}] * 5
+    data = tmp_path / "dataset"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = _cfg(tmp_path, quantization={"variants": ["fp32", "int8"], "calibration_samples": 3})
+    art = quantize_mod.quantize(cfg, exported, Artifact("dataset", "d" * 64, data))
+    assert art.numbers["smoothing"]["layers"] == 2 and art.numbers["smoothing"]["sequences"] == 3
+    assert not list(art.path.rglob(".prepared-*"))  # the prepared graph is scratch only
+    generic = quantize_mod.quantize(cfg, exported)
+    assert generic.key != art.key and generic.numbers["smoothing"]["sequences"] == 3  # generic ones, capped too
+
+
+def test_old_recipe_back_with_smoothing_off_and_exclusions(exported, tmp_path):
+    """smooth_alpha 0 and exclude_nodes [lm_head, down_proj]: the pre-smoothing int8 recipe
+    (tied fp32 lm_head, fp32 down_proj), with no smoothing report."""
+    cfg = _cfg(tmp_path, quantization={"variants": ["fp32", "int8"], "smooth_alpha": 0,
+                                       "exclude_nodes": ["lm_head", "down_proj"]})
+    art = quantize_mod.quantize(cfg, exported)
+    assert "smoothing" not in art.numbers
+    nodes = _ops(art.path / "onnx/model_int8.onnx")
+    assert sum(n.op_type == "MatMulInteger" for n in nodes) == 12
+    assert any(n.op_type == "Transpose" and "embed_tokens" in "".join(n.input) for n in nodes)
