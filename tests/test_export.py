@@ -151,19 +151,21 @@ def test_every_variant_runs_in_onnxruntime(quantized):
 
 
 def test_q4_recipe(quantized):
-    """4-bit blocks for the projections, a 4-bit embedding, and dynamic-int8 weights for the
-    untied lm_head and the smoothed down_proj (quantization.q4_embedding, q4_int8_nodes,
-    q4_fp16_nodes and smooth_alpha defaults)."""
+    """4-bit blocks for the projections, a 4-bit embedding, fp16 down_proj weights and an untied
+    dynamic-int8 lm_head (quantization.q4_embedding, q4_fp16_nodes, q4_int8_nodes defaults);
+    no SmoothQuant node, since down_proj gets no int8 weights here."""
     model = onnx.load(str(quantized.path / "onnx" / "model_q4.onnx"))
     nodes = list(model.graph.node)
     ops = {n.name: n.op_type for n in nodes}
     assert sum(op == "MatMulNBits" for op in ops.values()) == 12  # 6 projections x 2 layers (not down_proj)
     assert [op for name, op in ops.items() if "embed_tokens" in name] == ["GatherBlockQuantized"]
-    assert sorted(name for name, op in ops.items() if op == "MatMulInteger") == [
-        "/lm_head/MatMul_quant", "/model/layers.0/mlp/down_proj/MatMul_quant",
-        "/model/layers.1/mlp/down_proj/MatMul_quant"]
+    assert [name for name, op in ops.items() if op == "MatMulInteger"] == ["/lm_head/MatMul_quant"]
+    assert not [name for name in ops if "SmoothQuant" in name] and "q4_smoothing" not in quantized.numbers
     inits = {i.name: i for i in model.graph.initializer}
-    assert not [n for n in nodes if n.op_type == "Cast" and n.input[0] in inits]  # q4_fp16_nodes: []
+    casts = [n for n in nodes if n.op_type == "Cast" and n.input[0] in inits]
+    assert sorted(n.name for n in casts) == ["/model/layers.0/mlp/down_proj/MatMul_Cast",
+                                            "/model/layers.1/mlp/down_proj/MatMul_Cast"]
+    assert all(inits[n.input[0]].data_type == onnx.TensorProto.FLOAT16 for n in casts)
     assert not any(n.op_type in ("DequantizeLinear", "Transpose") and "embed_tokens" in "".join(n.input)
                    for n in nodes)
     assert all(i.data_type != onnx.TensorProto.FLOAT or len(i.dims) < 2 or i.dims[0] * i.dims[1] < 4096
@@ -184,6 +186,8 @@ def test_q4_embedding_int8_fp16_knobs(exported, tmp_path, embedding, int8_nodes,
     cfg = _cfg(tmp_path, quantization={"q4_embedding": embedding, "q4_int8_nodes": int8_nodes,
                                        "q4_fp16_nodes": fp16_nodes, "variants": ["fp32", "q4"]})
     art = quantize_mod.quantize(cfg, exported)
+    # SmoothQuant reaches q4 exactly when its down_proj gets int8 weights
+    assert ("q4_smoothing" in art.numbers) == ("down_proj" in int8_nodes)
     assert sorted(p.name for p in (art.path / "onnx").iterdir()) == ["model.onnx", "model_q4.onnx"]
     ops = _ops(art.path / "onnx/model_q4.onnx")
     assert sum(n.op_type == "MatMulNBits" for n in ops) == n_nbits  # of 14 projections + the untied lm_head
@@ -225,6 +229,8 @@ def test_dynamic_variants_quantize_every_projection_and_the_untied_lm_head(quant
         assert [n.name for n in nodes if n.op_type == "MatMul" and ("_proj/" in n.name or "lm_head" in n.name)] == []
         assert not any(n.op_type == "Transpose" and "embed_tokens" in "".join(n.input) for n in nodes)
         assert [n.op_type for n in nodes if "embed_tokens" in n.name] == ["Gather"]  # op_types: [MatMul]
+        smooth = [n for n in nodes if n.name.endswith("/down_proj/SmoothQuant_Mul")]  # smooth_alpha: 0.5
+        assert len(smooth) == 2 and all(n.input[1].endswith("/down_proj/smooth_inv") for n in smooth)
         quantized_weights = [i for i in model.graph.initializer if i.name.endswith("_quantized")]
         assert quantized_weights and all(i.data_type == dtype for i in quantized_weights)
         scales = [i for i in model.graph.initializer if i.name.endswith("_scale")]

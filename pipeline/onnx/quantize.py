@@ -24,11 +24,16 @@ File names follow transformers.js's ``dtype`` suffixes (``pipeline.config.DTYPES
   QInt8 dynamic quantization for graphs without ``Conv``, so it is the int8 recipe (a hard
   link to model_int8.onnx when both are built).
 * ``q4``    model_q4.onnx: 4-bit ``MatMulNBits`` blocks (``quantization.block_size``,
-  ``accuracy_level``, ``q4_symmetric``) for the attention and MLP projections, from the same
-  prepared (untied, smoothed) graph; the embedding as a 4-bit ``GatherBlockQuantized``
-  (``q4_embedding``); the lm_head and down_proj, which 4 bits hurt most, with dynamic int8
-  weights (``q4_int8_nodes``); ``q4_fp16_nodes`` would instead keep fp16 weights cast to fp32
-  at load (the recipe before smoothing). 8-bit ``MatMulNBits`` would be more compact, but onnxruntime-node
+  ``accuracy_level``, ``q4_symmetric``) for the attention and MLP projections; the embedding
+  as a 4-bit ``GatherBlockQuantized`` (``q4_embedding``); the lm_head untied from the
+  embedding (its own constant, so it can be quantized at all) with dynamic int8 weights
+  (``q4_int8_nodes``); down_proj, which 4 bits hurt most, with fp16 weights cast to fp32 at
+  load (``q4_fp16_nodes``). Naming down_proj in ``q4_int8_nodes`` instead (smoothed as in
+  int8) gives 120 instead of 146 MiB and decodes 1.2x faster, but at ``accuracy_level`` 4
+  onnxruntime's int8-activation MatMulNBits kernel on AVX-512 and onnxruntime-web's disagree
+  enough that the tiny parity model's Chromium answers differ (1 of 5 identical; the real
+  model: 8 of 8), and at level 0 it decodes slower than this recipe (docs/experiments.md).
+  8-bit ``MatMulNBits`` would be more compact, but onnxruntime-node
   1.21 (transformers.js 3.8.1) refuses it; int8 ``DequantizeLinear`` weights are not folded
   at load and ran 3-6x slower there.
 * ``q4f16`` model_q4f16.onnx: the q4 graph with fp16 activations and scales (WebGPU), with
@@ -65,6 +70,8 @@ SOURCE = "model.onnx"
 _EXTERNAL_DATA_BYTES = 1_800_000_000
 _FIX = "rerun `python -m pipeline export --force` then `python -m pipeline quantize --force`"
 _EMBED = "model.embed_tokens.weight"
+# The name optimum gives a down projection: what exclude_nodes / q4_int8_nodes substrings are matched against.
+_DOWN_PROJ = "/model/layers.0/mlp/down_proj/MatMul"
 
 
 def quantize(cfg: Config, exported: Artifact, dataset: Artifact | None = None, *, force: bool = False) -> Artifact:
@@ -111,13 +118,14 @@ def _build(cfg: Config, src_dir: Path, out: Path, calibration: Path | None) -> d
     q = cfg.quantization
     wanted = set(q.variants)
     numbers: dict[str, Any] = {}
+    calib = {"calibration": calibration, "samples": q.calibration_samples}
     with tempfile.TemporaryDirectory(dir=out, prefix=".prepared-") as scratch:
-        if wanted & {"int8", "uint8", "q8", "q4", "q4f16"}:
-            # The quantized variants start from the export with the lm_head untied (its own
-            # constant, so it can be quantized) and SmoothQuant folded into the MLP.
-            prepared, report = prepare_source(source, Path(scratch), untie="lm_head" not in q.exclude_nodes,
-                                              alpha=q.smooth_alpha, calibration=calibration,
-                                              samples=q.calibration_samples)
+        if wanted & {"int8", "uint8", "q8"}:
+            # From the export with the lm_head untied (its own constant, so it is quantized too)
+            # and, when down_proj is quantized, SmoothQuant in front of it.
+            smooth = q.smooth_alpha if not any(s in _DOWN_PROJ for s in q.exclude_nodes) else 0.0
+            prepared, report = prepare_source(source, Path(scratch) / "dynamic",
+                                              untie="lm_head" not in q.exclude_nodes, alpha=smooth, **calib)
             if report is not None:
                 numbers["smoothing"] = asdict(report)
         for dtype, signed in (("int8", True), ("uint8", False), ("q8", True)):
@@ -132,7 +140,11 @@ def _build(cfg: Config, src_dir: Path, out: Path, calibration: Path | None) -> d
         if "fp16" in wanted:
             convert_fp16(source, onnx_dir / _file("fp16"))
         if wanted & {"q4", "q4f16"}:
-            q4 = q4_model(prepared, block_size=q.block_size, accuracy_level=q.accuracy_level,
+            smooth = q.smooth_alpha if any(s in _DOWN_PROJ for s in q.q4_int8_nodes) else 0.0
+            q4_source, report = prepare_source(source, Path(scratch) / "q4", untie=False, alpha=smooth, **calib)
+            if report is not None:
+                numbers["q4_smoothing"] = asdict(report)
+            q4 = q4_model(q4_source, block_size=q.block_size, accuracy_level=q.accuracy_level,
                           symmetric=q.q4_symmetric, embedding=q.q4_embedding, int8_nodes=q.q4_int8_nodes,
                           fp16_nodes=q.q4_fp16_nodes)
             if "q4" in wanted:
@@ -176,6 +188,7 @@ def prepare_source(source: Path, scratch: Path, *, untie: bool, alpha: float, ca
         report = smooth_mlp(model, sequences, alpha)
         log.info("smoothed %d MLP layers on %d calibration sequences (%d tokens)", report.layers,
                  report.sequences, report.tokens)
+    scratch.mkdir(parents=True, exist_ok=True)
     dest = scratch / SOURCE
     onnx.save_model(model, str(dest), save_as_external_data=True, location=f"{SOURCE}_data")
     return dest, report
