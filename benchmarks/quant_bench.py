@@ -12,7 +12,9 @@ answer to the same question, the harness's definition), the share of answers ide
 fp32, and mean per-answer latency measured one request at a time, the fp32 baseline measured
 in the same run (``latency_ratio`` = variant / fp32), and ``size_ratio_vs_int8`` (bytes over
 the chosen int8 recipe's: the q4 target is <= 0.60). The ``default`` rows are onnxruntime's
-``quantize_dynamic`` defaults, the baseline the chosen settings are compared with.
+``quantize_dynamic`` defaults, the baseline the chosen settings are compared with; the ``old``
+rows the recipe before SmoothQuant. ``--calibration DIR`` (a dataset folder) calibrates
+SmoothQuant on its training split, as ``python -m pipeline quantize`` does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.onnx.quantize import q4_model, quantize_dynamic_variant, save_model, variant_bytes  # noqa: E402
+from pipeline.onnx.quantize import (  # noqa: E402
+    prepare_source,
+    q4_model,
+    quantize_dynamic_variant,
+    save_model,
+    variant_bytes,
+)
 from pipeline.onnx.runtime import Generator  # noqa: E402
 
 QUESTIONS = (
@@ -79,16 +87,38 @@ def _old_q4(source: Path, dest: Path, block_size: int, accuracy_level: int) -> N
     save_model(qz.model.model, dest)
 
 
-def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int) -> dict[str, Path]:
-    """The settings compared: onnxruntime defaults, the int8/uint8 recipes, and q4 ablations."""
+CHOSEN_INT8 = "int8:chosen (smoothquant down_proj, untied int8 lm_head)"
+
+
+def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int,
+                calibration: Path | None = None) -> dict[str, Path]:
+    """The settings compared: onnxruntime defaults, the int8/uint8 recipes, and q4 ablations.
+
+    ``calibration`` is a dataset folder (``train.jsonl``) for SmoothQuant; None uses the
+    generic conversations of :mod:`pipeline.onnx.smooth`."""
     made: dict[str, Path] = {}
+    prepared, _ = prepare_source(source, work / "prepared", untie=True, alpha=0.5, calibration=calibration,
+                                 samples=64)
+    untied_only, _ = prepare_source(source, work / "untied", untie=True, alpha=0.0, calibration=None, samples=1)
     for signed, tag in ((True, "int8"), (False, "uint8")):
         made[f"{tag}:default"] = work / f"{tag}_default.onnx"
         _default_dynamic(source, made[f"{tag}:default"], signed)
-        name = f"{tag}:matmul_constB+per_channel+down_proj_fp32"
-        made[name] = work / f"{tag}_chosen.onnx"
+        name = f"{tag}:old (matmul_constB, per_channel, down_proj and tied lm_head fp32)"
+        made[name] = work / f"{tag}_old.onnx"
         quantize_dynamic_variant(source, made[name], signed=signed, per_channel=True, reduce_range=False,
                                  op_types=("MatMul",), exclude=("down_proj",))
+        name = f"{tag}:untied int8 lm_head, down_proj fp32"
+        made[name] = work / f"{tag}_head.onnx"
+        quantize_dynamic_variant(untied_only, made[name], signed=signed, per_channel=True, reduce_range=False,
+                                 op_types=("MatMul",), exclude=("down_proj",))
+        name = f"{tag}:untied int8 lm_head, int8 down_proj without smoothing"
+        made[name] = work / f"{tag}_all.onnx"
+        quantize_dynamic_variant(untied_only, made[name], signed=signed, per_channel=True, reduce_range=False,
+                                 op_types=("MatMul",), exclude=())
+        name = CHOSEN_INT8 if signed else "uint8:chosen (smoothquant down_proj, untied int8 lm_head)"
+        made[name] = work / f"{tag}_chosen.onnx"
+        quantize_dynamic_variant(prepared, made[name], signed=signed, per_channel=True, reduce_range=False,
+                                 op_types=("MatMul",), exclude=())
     made["q4:old(down_proj fp32, embedding fp32, tied lm_head fp32)"] = work / "q4_old.onnx"
     _old_q4(source, work / "q4_old.onnx", block_size, accuracy_level)
     ablations = {
@@ -99,10 +129,12 @@ def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int) 
         "q4:fp32 embedding, fp16 down_proj, int8 lm_head": dict(
             embedding=False, int8_nodes=("lm_head",), fp16_nodes=("down_proj",)),
         "q4:fp16 down_proj and lm_head": dict(embedding=True, fp16_nodes=("down_proj", "lm_head")),
+        "q4:smoothquant int8 down_proj, int8 lm_head": dict(embedding=True, int8_nodes=("lm_head", "down_proj")),
     }
     for i, (name, kw) in enumerate(ablations.items()):
         made[name] = work / f"q4_{i}.onnx"
-        save_model(q4_model(source, block_size=block_size, accuracy_level=accuracy_level, **kw), made[name])
+        src = prepared if "smoothquant" in name else source
+        save_model(q4_model(src, block_size=block_size, accuracy_level=accuracy_level, **kw), made[name])
     return made
 
 
@@ -114,7 +146,7 @@ def _questions(folder: Path | None) -> tuple[str, ...]:
                  for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("exported", type=Path)
     ap.add_argument("--out", type=Path, default=Path("quant_bench.json"))
@@ -127,7 +159,9 @@ def main() -> int:
                     help="a dev split folder (*.jsonl with a question field) instead of the generic questions; "
                          "never the gate sets")
     ap.add_argument("--system-prompt", default=SYSTEM)
-    args = ap.parse_args()
+    ap.add_argument("--calibration", type=Path, default=None,
+                    help="dataset folder whose train.jsonl calibrates SmoothQuant (default: generic conversations)")
+    args = ap.parse_args(argv)
     questions = _questions(args.questions_from)
     work = Path(tempfile.mkdtemp(prefix="quant_bench-"))
     try:
@@ -138,7 +172,8 @@ def main() -> int:
         source = args.exported / "onnx" / "model.onnx"
         (work / "onnx" / "model.onnx").symlink_to(source.resolve())
         t = time.perf_counter()
-        files = {"fp32": work / "onnx" / "model.onnx", **_candidates(source, work / "onnx", args.block_size, args.accuracy_level)}
+        files = {"fp32": work / "onnx" / "model.onnx",
+                 **_candidates(source, work / "onnx", args.block_size, args.accuracy_level, args.calibration)}
         print(f"quantized {len(files) - 1} candidates in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         rows: dict[str, dict] = {}
         ref: list[str] = []
@@ -163,7 +198,7 @@ def main() -> int:
             del gen
             gc.collect()
         base = rows["fp32"]["mean_latency_ms"]
-        int8 = rows["int8:matmul_constB+per_channel+down_proj_fp32"]["bytes"]
+        int8 = rows[CHOSEN_INT8]["bytes"]
         for row in rows.values():
             row["latency_ratio"] = round(row["mean_latency_ms"] / base, 3)
             row["size_ratio_vs_int8"] = round(row["bytes"] / int8, 3)

@@ -50,3 +50,20 @@ def test_eval_throughput_reports_identical_answers_and_memory(write_config, tiny
     # batched answers must be the one-at-a-time answers, for fp32 and for dynamic int8 alike
     assert result["identical_responses"] is True, result
     assert result["ratio"] > 0 and result["peak_rss_mib"] > 100
+
+
+def test_quant_bench_compares_the_chosen_recipe_with_the_old_one(tiny_onnx, tmp_path, capsys, load_benchmark):
+    """``benchmarks/quant_bench.py`` on the tiny export: every recipe row, sizes against the
+    chosen int8 file, alignment in [0, 1] and the fp32 row aligned with itself."""
+    bench = load_benchmark("quant_bench")
+    model_dir, _ = tiny_onnx
+    out_file = tmp_path / "quant.json"
+    assert bench.main([str(model_dir), "--out", str(out_file), "--max-new-tokens", "4", "--latency-questions", "1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result == json.loads(out_file.read_text(encoding="utf-8"))
+    rows = result["variants"]
+    assert rows["fp32"]["fp32_alignment"] == 1.0 and rows["fp32"]["identical_answers"] == result["questions"]
+    assert rows[bench.CHOSEN_INT8]["size_ratio_vs_int8"] == 1.0
+    assert {"int8:old (matmul_constB, per_channel, down_proj and tied lm_head fp32)",
+            "q4:smoothquant int8 down_proj, int8 lm_head"} <= set(rows)
+    assert all(0.0 <= r["fp32_alignment"] <= 1.0 and r["bytes"] > 0 for r in rows.values())

@@ -54,7 +54,7 @@ def _value(cfg: Config, dotted: str):
 
 def _render(value) -> str:
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(str(v) for v in value) if value else "[]"
     if isinstance(value, dict):
         return ", ".join(f"{k} {v:g}" for k, v in value.items())
     if isinstance(value, bool):
