@@ -29,10 +29,12 @@ from pipeline.dataset.filters import grounding_problems
 from pipeline.dataset.server import ContextOverflowError, LlamaClient, free_port, managed_server
 from pipeline.errors import ServerError
 
-HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+# The server needs llama-cpp-python's [server] extra too (uvicorn, fastapi, ...): a bare
+# llama-cpp-python, as benchmarks/decode_bench.py installs it, cannot serve.
+HAS_LLAMA = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "uvicorn", "fastapi"))
 needs_server = [
     pytest.mark.llm_server,
-    pytest.mark.skipif(not HAS_LLAMA, reason="llama-cpp-python is not installed: pip install -e '.[llm]'"),
+    pytest.mark.skipif(not HAS_LLAMA, reason="llama-cpp-python[server] is not installed: pip install -e '.[llm]'"),
 ]
 
 RESUME_TEXT = (
@@ -249,7 +251,7 @@ def test_a_kill_at_any_byte_keeps_exactly_the_complete_units(cut):
 
 # -- tests against the real server -------------------------------------------------------------------
 @pytest.mark.llm_server
-@pytest.mark.skipif(not HAS_LLAMA, reason="llama-cpp-python is not installed: pip install -e '.[llm]'")
+@pytest.mark.skipif(not HAS_LLAMA, reason="llama-cpp-python[server] is not installed: pip install -e '.[llm]'")
 class TestRealServer:
     def test_happy_path_writes_samples_and_counts_rejects(self, llama_url, write_config, tmp_path):
         cfg = _config(write_config, llama_url, dataset={"samples_per_category": 1})
@@ -355,7 +357,7 @@ class TestRealServer:
 
 
 @pytest.mark.llm_server
-@pytest.mark.skipif(not HAS_LLAMA, reason="llama-cpp-python is not installed: pip install -e '.[llm]'")
+@pytest.mark.skipif(not HAS_LLAMA, reason="llama-cpp-python[server] is not installed: pip install -e '.[llm]'")
 def test_server_stopped_mid_run_then_resumed_keeps_every_sample(llama_url, write_config, tmp_path):
     """Reference run on the session server; a managed server is stopped mid-run and restarted."""
     sizes = {"dataset": {"samples_per_category": 2, "variations_per_question": 1},
