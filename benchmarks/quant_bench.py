@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.config import QuantizationSection  # noqa: E402
 from pipeline.onnx.quantize import (  # noqa: E402
     prepare_source,
     q4_model,
@@ -97,8 +98,9 @@ def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int,
     ``calibration`` is a dataset folder (``train.jsonl``) for SmoothQuant; None uses the
     generic conversations of :mod:`pipeline.onnx.smooth`."""
     made: dict[str, Path] = {}
-    prepared, _ = prepare_source(source, work / "prepared", untie=True, alpha=0.5, calibration=calibration,
-                                 samples=64)
+    knobs = QuantizationSection()  # the chosen recipe: the config's defaults
+    prepared, _ = prepare_source(source, work / "prepared", untie=True, alpha=knobs.smooth_alpha,
+                                 calibration=calibration, samples=knobs.calibration_samples)
     untied_only, _ = prepare_source(source, work / "untied", untie=True, alpha=0.0, calibration=None, samples=1)
     for signed, tag in ((True, "int8"), (False, "uint8")):
         made[f"{tag}:default"] = work / f"{tag}_default.onnx"

@@ -231,7 +231,7 @@ class QuantizationSection(_Section):
         (), description=("int8/uint8/q8: nodes whose name contains one of these substrings stay fp32 "
                          "(the tied lm_head is untied and quantized unless 'lm_head' is listed)")
     )
-    smooth_alpha: float = Field(0.5, ge=0, le=1, description=(
+    smooth_alpha: float = Field(0.9, ge=0, le=1, description=(
         "SmoothQuant migration strength for every down_proj that gets dynamic int8 weights (int8/uint8/q8, "
         "and q4/q4f16 when q4_int8_nodes names it): s = max|X|^alpha / max|W|^(1-alpha); 0 turns it off"))
     calibration_samples: int = Field(64, ge=1, description=(

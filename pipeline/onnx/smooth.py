@@ -144,8 +144,9 @@ def smooth_mlp(model, sequences: Sequence[Sequence[int]], alpha: float) -> Smoot
     Args:
         model: an ``onnx.ModelProto`` of an optimum decoder export (fp32 weights).
         sequences: calibration token ids (:func:`calibration_sequences`); at least one.
-        alpha: migration strength in (0, 1]; 0.5 is the paper's default and the one measured
-            here (docs/experiments.md, "SmoothQuant for down_proj").
+        alpha: migration strength in (0, 1]; the paper's default is 0.5, the project's 0.9
+            (``quantization.smooth_alpha``, chosen on the dev and validation splits:
+            docs/experiments.md, "SmoothQuant for down_proj").
 
     Returns:
         A :class:`SmoothingReport` (``layers`` 0 when the graph has no such pairs: unchanged).
