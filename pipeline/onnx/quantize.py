@@ -164,7 +164,7 @@ def prepare_source(source: Path, scratch: Path, *, untie: bool, alpha: float, ca
     """The graph the quantized variants are made from, written under ``scratch``.
 
     ``source`` with the tied lm_head given its own constant (:func:`untie_lm_head`, when
-    ``untie``) and SmoothQuant folded into the MLP (:func:`pipeline.onnx.smooth.smooth_mlp`
+    ``untie``) and SmoothQuant in front of every down_proj (:func:`pipeline.onnx.smooth.smooth_mlp`
     with ``alpha``, calibrated on ``samples`` conversations of ``calibration/train.jsonl``;
     skipped when ``alpha`` is 0). Returns ``source`` itself when there is nothing to do.
 
