@@ -6,7 +6,8 @@ Run: ``python benchmarks/eval_throughput.py [--config config.yaml] [--profile cp
 Artifacts come from the cache (built first when missing; that time is not counted). For
 each variant both paths load their own onnxruntime session and score the same sampled
 cases: the harness path is :func:`pipeline.harness.scoring.evaluate_variant` (``generate_batch``
-with ``evaluation.batch_size``), the baseline calls ``Generator.generate`` per case. Prints
+with ``evaluation.batch_size`` over ``evaluation.sessions`` parallel sessions), the baseline
+calls ``Generator.generate`` per case (one session, onnxruntime's default threads). Prints
 JSON: cases/s of each, ``ratio`` = harness / baseline, and whether the responses are
 identical, and ``peak_rss_mib`` of this process (both paths, every variant loaded in turn).
 ``--pytest`` also times ``pytest evals -m <sample>`` end to end (serial, all gates) and
@@ -46,7 +47,8 @@ def _baseline(cfg, model_dir: Path, variant: str, cases) -> tuple[float, list[st
 
 def _harness(cfg, model_dir: Path, variant: str, cases, sample: str) -> tuple[float, list[str]]:
     started = time.perf_counter()
-    res = scoring.evaluate_variant(cfg, scoring.make_generator(cfg, model_dir, variant), cases, sample)
+    gen = scoring.make_generator(cfg, model_dir, variant, scoring.quality_sessions(cfg))
+    res = scoring.evaluate_variant(cfg, gen, cases, sample)
     return time.perf_counter() - started, [r.response for r in res.cases]
 
 
@@ -57,15 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", choices=("smoke", "full"), default="smoke")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--pytest", action="store_true", help="also time `pytest evals -m <sample>` (serial)")
+    parser.add_argument("--sessions", type=int, default=None,
+                        help="evaluation.sessions for the harness path (default: the config's)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="evaluation.batch_size for the harness path (default: the config's)")
     args = parser.parse_args(argv)
-    cfg = load_config(args.config, profile=args.profile)
+    overrides = {"evaluation": {k: v for k, v in (("sessions", args.sessions), ("batch_size", args.batch_size))
+                                if v is not None}}
+    cfg = load_config(args.config, profile=args.profile, overrides=overrides)
     with contextlib.redirect_stdout(sys.stderr):  # the stages print their log lines; stdout is JSON only
         arts = run_chain(cfg, until="onnx")
     model_dir = arts["onnx"].path
     cases = harness_cases.load_cases(cfg, arts["dataset"].path, args.sample)
     variants = [v for v in args.variants.split(",") if v]
     out: dict = {"profile": cfg.profile, "sample": args.sample, "cases": len(cases), "variants": {},
-                 "batch_size": cfg.evaluation.batch_size, "max_new_tokens": cfg.evaluation.max_new_tokens}
+                 "batch_size": cfg.evaluation.batch_size, "sessions": scoring.quality_sessions(cfg),
+                 "max_new_tokens": cfg.evaluation.max_new_tokens}
     total_h = total_b = 0.0
     identical = True
     for variant in variants:

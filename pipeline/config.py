@@ -309,6 +309,11 @@ class EvaluationSection(_Section):
     batch_size: int = Field(8, ge=1, le=64, description=(
         "prompts per generate_batch call in the quality pass (1 = one at a time); latency "
         "gates always send one request at a time"))
+    sessions: int = Field(0, ge=0, le=16, description=(
+        "onnxruntime sessions answering the quality pass in parallel threads, each a copy of the "
+        "variant's weights with usable cores / sessions intra-op threads; 0 = min(4, usable cores), "
+        "and usable cores / xdist workers under xdist (at least 1); 1 = one session. Answers are "
+        "the same for every value; latency gates always use one session"))
     latency_rounds: int = Field(20, ge=2, le=1000, description=(
         "benchmark rounds (one request each, cycling over the sampled cases) per p95 latency gate"))
     bootstrap_resamples: int = Field(2000, ge=100, le=100_000, description=(

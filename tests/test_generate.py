@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pipeline.cache import Artifact
 from pipeline.config import load_config
 from pipeline.errors import ModelError
-from pipeline.onnx.runtime import Generator
+from pipeline.onnx.runtime import Generator, GeneratorPool, batches
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
                                         "ignore::DeprecationWarning")
@@ -171,3 +171,37 @@ def test_batched_equals_one_at_a_time_for_every_variant(tiny_onnx, variant):
     single = [gen.generate(q).token_ids for q in questions]
     assert [b.token_ids for b in gen.generate_batch(questions, batch_size=6)] == single
     assert gen.batch_invariant == (variant in ("model.onnx", "model_fp16.onnx")), variant
+
+
+@pytest.mark.parametrize("variant", ["model.onnx", "model_int8.onnx", "model_q4.onnx"])
+def test_pool_equals_one_at_a_time(tiny_onnx, variant):
+    """The quality pass's parallel sessions (one intra-op thread each here, as on 2 cores) give
+    the answers of one session with onnxruntime's default threads, in input order."""
+    model_dir, _ = tiny_onnx
+    kw = dict(system_prompt=SYSTEM, max_new_tokens=12, repetition_penalty=1.2)
+    single = Generator(model_dir, variant, **kw)
+    questions = QUESTIONS + ["Tell me about her leadership.", "What's her GPA?", "Where does she live?"]
+    expected = [single.generate(q).token_ids for q in questions]
+    pool = GeneratorPool(model_dir, variant, sessions=2, **kw)
+    assert len(pool.generators) == 2 and pool.batch_invariant == single.batch_invariant
+    assert [g.token_ids for g in pool.generate_batch(questions, batch_size=2)] == expected
+    assert pool.generate(questions[0]).token_ids == expected[0]
+
+
+def test_pool_reraises_a_worker_error_and_rejects_no_sessions(model_dir):
+    with pytest.raises(ValueError, match="sessions must be >= 1"):
+        GeneratorPool(model_dir, sessions=0, system_prompt=SYSTEM)
+    pool = GeneratorPool(model_dir, sessions=2, system_prompt=SYSTEM, max_new_tokens=2)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        pool.generate_batch(QUESTIONS, batch_size=0)
+    for gen in pool.generators:
+        gen._run = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("session failed"))
+    with pytest.raises(RuntimeError, match="session failed"):
+        pool.generate_batch(QUESTIONS * 3, batch_size=1)
+
+
+@given(st.lists(st.text(max_size=8), max_size=30), st.integers(1, 9))
+def test_batches_cover_every_question_once(questions, batch_size):
+    chunks = batches(questions, batch_size)
+    assert sorted(i for c in chunks for i in c) == list(range(len(questions)))
+    assert all(1 <= len(c) <= batch_size for c in chunks)

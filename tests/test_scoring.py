@@ -197,3 +197,23 @@ def test_bootstrap_resamples_knob_reaches_the_intervals(cfg):
             ev = cfg.evaluation.model_copy(update={"bootstrap_resamples": n})
             scoring.aggregate(cfg.model_copy(update={"evaluation": ev}), res, 1.0)
     assert {kw["resamples"] for kw in seen} == {100, 5000} and {kw["seed"] for kw in seen} == {cfg.evaluation.seed}
+
+
+@pytest.mark.parametrize(("knob", "cores", "xdist", "expected"), [
+    (0, 2, 0, 2), (0, 16, 0, 4), (0, 1, 0, 1), (0, 2, 4, 1), (0, 16, 4, 4), (0, 8, 3, 2), (3, 2, 0, 3), (1, 16, 0, 1)])
+def test_quality_sessions(monkeypatch, knob, cores, xdist, expected):
+    """evaluation.sessions 0 = min(4, usable cores) serially, cores // xdist workers under xdist."""
+    import pipeline.onnx.runtime as runtime
+
+    monkeypatch.setattr(runtime, "usable_cores", lambda: cores)
+    cfg = load_config(REPO / "config.yaml", overrides={"evaluation": {"sessions": knob}})
+    assert scoring.quality_sessions(cfg, xdist) == expected
+
+
+def test_evaluate_variant_records_the_session_count(cfg):
+    class Pool(Scripted):
+        generators = [object(), object(), object()]
+
+    res = scoring.evaluate_variant(cfg, Pool(lambda q: "I don't know."), [], "smoke")
+    assert res.generation["sessions"] == 3
+    assert scoring.evaluate_variant(cfg, Scripted(lambda q: "x"), [], "smoke").generation["sessions"] == 1

@@ -230,14 +230,32 @@ class VariantResult:
         return {(r.case.set, r.case.id): r.response for r in self.cases}
 
 
-def make_generator(cfg: Config, model_dir: Path, variant: str):
+def make_generator(cfg: Config, model_dir: Path, variant: str, sessions: int = 1):
     """A :class:`pipeline.onnx.runtime.Generator` with the training system prompt, greedy
-    decoding, ``inference.repetition_penalty`` and ``evaluation.max_new_tokens``."""
-    from pipeline.onnx.runtime import Generator
+    decoding, ``inference.repetition_penalty`` and ``evaluation.max_new_tokens``; with
+    ``sessions`` > 1 a :class:`pipeline.onnx.runtime.GeneratorPool` of that many sessions
+    (the quality pass; see :func:`quality_sessions`)."""
+    from pipeline.onnx.runtime import Generator, GeneratorPool
 
-    return Generator(Path(model_dir), variant, system_prompt=cfg.system_prompt,
-                     max_new_tokens=cfg.evaluation.max_new_tokens,
-                     repetition_penalty=cfg.inference.repetition_penalty)
+    kw = dict(system_prompt=cfg.system_prompt, max_new_tokens=cfg.evaluation.max_new_tokens,
+              repetition_penalty=cfg.inference.repetition_penalty)
+    if sessions > 1:
+        return GeneratorPool(Path(model_dir), variant, sessions=sessions, **kw)
+    return Generator(Path(model_dir), variant, **kw)
+
+
+def quality_sessions(cfg: Config, xdist_workers: int = 0) -> int:
+    """Sessions of the quality pass: ``evaluation.sessions``, or when it is 0,
+    ``min(4, usable cores)`` in a serial run and ``usable cores // xdist_workers`` (at least 1)
+    under xdist, where the workers already share the cores. The cap of 4 bounds memory: each
+    session holds its own copy of the weights (model.onnx: 514 MiB)."""
+    from pipeline.onnx.runtime import usable_cores
+
+    if cfg.evaluation.sessions:
+        return cfg.evaluation.sessions
+    if xdist_workers > 0:
+        return max(1, usable_cores() // xdist_workers)
+    return min(4, usable_cores())
 
 
 def decode_settings(cfg: Config) -> dict[str, Any]:
@@ -311,6 +329,7 @@ def evaluate_variant(cfg: Config, generator, cases: Sequence[EvalCase], sample: 
         results.append(CaseResult(case, gen.text, gen.new_tokens, gen.latency_ms, gen.stopped_on_eos, scores, reasons))
     return VariantResult(generator.variant, sample, results, aggregate(cfg, results, wall),
                          {"wall_s": wall, "batch_size": bs, "cached": len(known),
+                          "sessions": len(getattr(generator, "generators", [generator])),
                           **decode_settings(cfg)})
 
 

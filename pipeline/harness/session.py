@@ -169,7 +169,12 @@ class HarnessSession:
         if variant not in self._results:
             from filelock import FileLock
 
-            from pipeline.harness.scoring import VariantResult, evaluate_variant
+            from pipeline.harness.scoring import (
+                VariantResult,
+                evaluate_variant,
+                make_generator,
+                quality_sessions,
+            )
 
             self.run_dir.mkdir(parents=True, exist_ok=True)
             file = self.run_dir / f"{variant}.result.json"
@@ -177,8 +182,12 @@ class HarnessSession:
                 if file.is_file():
                     res = VariantResult.from_json(file.read_text(encoding="utf-8"))
                 else:
-                    res = evaluate_variant(self.cfg, self.generator(model_dir, variant), cases, self.sample,
+                    sessions = quality_sessions(self.cfg, self.workers)
+                    generator = (make_generator(self.cfg, model_dir, variant, sessions) if sessions > 1
+                                 else self.generator(model_dir, variant))
+                    res = evaluate_variant(self.cfg, generator, cases, self.sample,
                                            cache=self._response_cache(variant))
+                    del generator  # a pool's extra sessions are not kept for the latency gates
                     write_atomic(file, res.to_json())
             self._results[variant] = res
         return self._results[variant]

@@ -12,9 +12,12 @@ same loop transformers.js runs, so what the harness measures is what the browser
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,14 +149,8 @@ class Generator:
         :attr:`batch_invariant` (dynamic int8: one activation scale over the whole batch) is run
         one question at a time for that reason.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if not self.batch_invariant:
-            batch_size = 1
-        order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
         out: list[Generation | None] = [None] * len(questions)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+        for chunk in batches(questions, batch_size if self.batch_invariant else 1):
             for i, gen in zip(chunk, self._run([questions[i] for i in chunk], max_new_tokens), strict=True):
                 out[i] = gen
         return [g for g in out if g is not None]
@@ -228,6 +225,97 @@ class Generator:
             logits = logits.copy()
             logits[idx] = np.where(vals < 0, vals * self.repetition_penalty, vals / self.repetition_penalty)
         return int(np.argmax(logits))
+
+
+
+def batches(questions: Sequence[str], batch_size: int) -> list[list[int]]:
+    """Indices of ``questions`` grouped ``batch_size`` at a time, shortest questions first
+    (less padding per batch); every index appears exactly once.
+
+    Raises:
+        ValueError: ``batch_size`` < 1.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask; ``os.cpu_count()`` where the
+    platform has no affinity call)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+class GeneratorPool:
+    """Several :class:`Generator` sessions over one variant answering a batch in parallel threads.
+
+    Decoding one sequence leaves cores idle (onnxruntime gains little from a second intra-op
+    thread on small decode-step matmuls, and the dynamic-int8 graphs cannot batch at all, see
+    :attr:`Generator.batch_invariant`), so the quality pass runs ``sessions`` sessions with
+    ``max(1, usable_cores() // sessions)`` intra-op threads each. Worker threads take the next
+    batch of :func:`batches` from a shared queue (onnxruntime releases the GIL while it runs).
+    Each answer is computed by one session on its own, so it is the answer
+    :meth:`Generator.generate` returns (onnxruntime's CPU kernels split work across threads
+    without changing the order of a sum; tested in tests/test_generate.py for every variant).
+
+    Args:
+        model_dir, variant, system_prompt, max_new_tokens, repetition_penalty, exact_int8: as
+            for :class:`Generator`.
+        sessions: sessions (and worker threads), >= 1; each holds its own copy of the weights.
+
+    Raises:
+        ValueError: ``sessions`` < 1.
+        ModelError: as :class:`Generator`.
+    """
+
+    def __init__(self, model_dir: Path, variant: str = "model.onnx", *, sessions: int, system_prompt: str,
+                 max_new_tokens: int = 128, repetition_penalty: float = 1.0, exact_int8: bool = True) -> None:
+        if sessions < 1:
+            raise ValueError(f"sessions must be >= 1, got {sessions}")
+        threads = max(1, usable_cores() // sessions)
+        self.generators = [Generator(model_dir, variant, system_prompt=system_prompt, max_new_tokens=max_new_tokens,
+                                     repetition_penalty=repetition_penalty, intra_op_threads=threads,
+                                     exact_int8=exact_int8) for _ in range(sessions)]
+        self.variant = variant
+        self.intra_op_threads = threads
+
+    @property
+    def batch_invariant(self) -> bool:
+        """As :attr:`Generator.batch_invariant` (the same graph in every session)."""
+        return self.generators[0].batch_invariant
+
+    def generate(self, question: str, max_new_tokens: int | None = None,
+                 on_text: Callable[[str], None] | None = None) -> Generation:
+        """One answer from the first session (as :meth:`Generator.generate`)."""
+        return self.generators[0].generate(question, max_new_tokens, on_text)
+
+    def generate_batch(self, questions: Sequence[str], max_new_tokens: int | None = None,
+                       batch_size: int = 8) -> list[Generation]:
+        """Greedy answers in input order, as :meth:`Generator.generate_batch` returns them; the
+        batches are shared out among the sessions as each becomes free. ``latency_ms`` is the
+        wall time of the batch an answer was part of."""
+        chunks = batches(questions, batch_size if self.batch_invariant else 1)
+        out: list[Generation | None] = [None] * len(questions)
+        lock = threading.Lock()
+        todo = iter(chunks)
+
+        def work(gen: Generator) -> None:
+            while True:
+                with lock:
+                    chunk = next(todo, None)
+                if chunk is None:
+                    return
+                for i, answer in zip(chunk, gen._run([questions[i] for i in chunk], max_new_tokens), strict=True):
+                    out[i] = answer
+
+        with ThreadPoolExecutor(len(self.generators)) as pool:
+            for future in [pool.submit(work, g) for g in self.generators]:
+                future.result()  # re-raises a worker's exception
+        return [g for g in out if g is not None]
 
 
 # Ops whose output for one row depends on the other rows of the batch: onnxruntime's dynamic
