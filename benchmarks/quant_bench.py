@@ -102,6 +102,8 @@ def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int,
     prepared, _ = prepare_source(source, work / "prepared", untie=True, alpha=knobs.smooth_alpha,
                                  calibration=calibration, samples=knobs.calibration_samples)
     untied_only, _ = prepare_source(source, work / "untied", untie=True, alpha=0.0, calibration=None, samples=1)
+    q4_prepared, _ = prepare_source(source, work / "q4_prepared", untie=False, alpha=knobs.q4_smooth_alpha,
+                                    calibration=calibration, samples=knobs.calibration_samples)
     for signed, tag in ((True, "int8"), (False, "uint8")):
         made[f"{tag}:default"] = work / f"{tag}_default.onnx"
         _default_dynamic(source, made[f"{tag}:default"], signed)
@@ -125,8 +127,10 @@ def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int,
     _old_q4(source, work / "q4_old.onnx", block_size, accuracy_level)
     ablations = {
         "q4:all 4-bit (embedding, lm_head, down_proj)": dict(embedding=True),
-        "q4:4-bit down_proj, int8 lm_head": dict(embedding=True, int8_nodes=("lm_head",)),
-        "q4:chosen (4-bit embedding, fp16 down_proj, int8 lm_head)": dict(
+        "q4:4-bit down_proj without smoothing, int8 lm_head": dict(embedding=True, int8_nodes=("lm_head",)),
+        "q4:chosen (4-bit embedding, smoothquant 4-bit down_proj, int8 lm_head)": dict(
+            embedding=True, int8_nodes=("lm_head",)),
+        "q4:session 12 (4-bit embedding, fp16 down_proj, int8 lm_head)": dict(
             embedding=True, int8_nodes=("lm_head",), fp16_nodes=("down_proj",)),
         "q4:fp32 embedding, fp16 down_proj, int8 lm_head": dict(
             embedding=False, int8_nodes=("lm_head",), fp16_nodes=("down_proj",)),
@@ -135,7 +139,7 @@ def _candidates(source: Path, work: Path, block_size: int, accuracy_level: int,
     }
     for i, (name, kw) in enumerate(ablations.items()):
         made[name] = work / f"q4_{i}.onnx"
-        src = prepared if "smoothquant" in name else source
+        src = q4_prepared if "smoothquant" in name else source  # as the pipeline: q4_smooth_alpha
         save_model(q4_model(src, block_size=block_size, accuracy_level=accuracy_level, **kw), made[name])
     return made
 

@@ -232,16 +232,20 @@ class QuantizationSection(_Section):
                          "(the tied lm_head is untied and quantized unless 'lm_head' is listed)")
     )
     smooth_alpha: float = Field(0.9, ge=0, le=1, description=(
-        "SmoothQuant migration strength for every down_proj that gets dynamic int8 weights (int8/uint8/q8, "
-        "and q4/q4f16 when q4_int8_nodes names it): s = max|X|^alpha / max|W|^(1-alpha); 0 turns it off"))
+        "int8/uint8/q8: SmoothQuant migration strength for every down_proj (dynamic int8 weights): "
+        "s = max|X|^alpha / max|W|^(1-alpha); 0 turns it off"))
+    q4_smooth_alpha: float = Field(0.5, ge=0, le=1, description=(
+        "q4/q4f16: the same smoothing in front of every down_proj that is quantized there (4-bit blocks, "
+        "or dynamic int8 when q4_int8_nodes names it; none when q4_fp16_nodes keeps it fp16); 0 turns it off"))
     calibration_samples: int = Field(64, ge=1, description=(
-        "training-split conversations run to measure the down_proj activation ranges for smooth_alpha"))
+        "training-split conversations run to measure the down_proj activation ranges for smooth_alpha "
+        "and q4_smooth_alpha"))
     q4_embedding: bool = Field(True, description=(
         "q4/q4f16: the embedding table as a 4-bit GatherBlockQuantized (false: fp32 Gather)"))
     q4_int8_nodes: tuple[str, ...] = Field(("lm_head",), description=(
         "q4/q4f16: MatMuls whose name contains one of these get dynamic int8 weights (as in int8) "
         "instead of 4-bit blocks; the tied lm_head is untied first"))
-    q4_fp16_nodes: tuple[str, ...] = Field(("down_proj",), description=(
+    q4_fp16_nodes: tuple[str, ...] = Field((), description=(
         "q4/q4f16: MatMuls whose name contains one of these keep fp16 weights (cast to fp32 at load) "
         "instead of 4-bit blocks"))
 

@@ -151,21 +151,21 @@ def test_every_variant_runs_in_onnxruntime(quantized):
 
 
 def test_q4_recipe(quantized):
-    """4-bit blocks for the projections, a 4-bit embedding, fp16 down_proj weights and an untied
-    dynamic-int8 lm_head (quantization.q4_embedding, q4_fp16_nodes, q4_int8_nodes defaults);
-    no SmoothQuant node, since down_proj gets no int8 weights here."""
+    """4-bit blocks for every projection, down_proj included, behind a SmoothQuant ``Mul``
+    (quantization.q4_smooth_alpha); a 4-bit embedding and an untied dynamic-int8 lm_head
+    (q4_embedding, q4_int8_nodes, q4_fp16_nodes defaults); no fp16 weight left."""
     model = onnx.load(str(quantized.path / "onnx" / "model_q4.onnx"))
     nodes = list(model.graph.node)
     ops = {n.name: n.op_type for n in nodes}
-    assert sum(op == "MatMulNBits" for op in ops.values()) == 12  # 6 projections x 2 layers (not down_proj)
+    assert sum(op == "MatMulNBits" for op in ops.values()) == 14  # 7 projections x 2 layers
     assert [op for name, op in ops.items() if "embed_tokens" in name] == ["GatherBlockQuantized"]
     assert [name for name, op in ops.items() if op == "MatMulInteger"] == ["/lm_head/MatMul_quant"]
-    assert not [name for name in ops if "SmoothQuant" in name] and "q4_smoothing" not in quantized.numbers
+    smooth = [n for n in nodes if n.name.endswith("/down_proj/SmoothQuant_Mul")]
+    assert len(smooth) == 2 and quantized.numbers["q4_smoothing"]["alpha"] == 0.5
+    assert {n.name.rsplit("/", 1)[0] for n in nodes if n.op_type == "MatMulNBits" and "down_proj" in n.name} == {
+        "/model/layers.0/mlp/down_proj", "/model/layers.1/mlp/down_proj"}
     inits = {i.name: i for i in model.graph.initializer}
-    casts = [n for n in nodes if n.op_type == "Cast" and n.input[0] in inits]
-    assert sorted(n.name for n in casts) == ["/model/layers.0/mlp/down_proj/MatMul_Cast",
-                                            "/model/layers.1/mlp/down_proj/MatMul_Cast"]
-    assert all(inits[n.input[0]].data_type == onnx.TensorProto.FLOAT16 for n in casts)
+    assert not [n for n in nodes if n.op_type == "Cast" and n.input[0] in inits]  # no fp16 weights
     assert not any(n.op_type in ("DequantizeLinear", "Transpose") and "embed_tokens" in "".join(n.input)
                    for n in nodes)
     assert all(i.data_type != onnx.TensorProto.FLOAT or len(i.dims) < 2 or i.dims[0] * i.dims[1] < 4096
@@ -179,20 +179,27 @@ def test_q4_recipe(quantized):
     assert producer.op_type == "Cast"  # the int8 lm_head gets fp32 activations in the fp16 graph
 
 
-@pytest.mark.parametrize(("embedding", "int8_nodes", "fp16_nodes", "n_nbits", "n_integer", "gather"), [
-    (False, [], [], 15, 0, "Gather"), (True, ["lm_head", "down_proj"], [], 12, 3, "GatherBlockQuantized")])
-def test_q4_embedding_int8_fp16_knobs(exported, tmp_path, embedding, int8_nodes, fp16_nodes, n_nbits, n_integer,
-                                      gather):
+@pytest.mark.parametrize(("embedding", "int8_nodes", "fp16_nodes", "alpha", "n_nbits", "n_integer", "n_cast",
+                          "gather"), [
+    (False, [], [], 0.5, 15, 0, 0, "Gather"),
+    (True, ["lm_head", "down_proj"], [], 0.5, 12, 3, 0, "GatherBlockQuantized"),
+    (True, ["lm_head"], ["down_proj"], 0.5, 12, 1, 2, "GatherBlockQuantized"),
+    (True, ["lm_head"], [], 0.0, 14, 1, 0, "GatherBlockQuantized")])
+def test_q4_embedding_int8_fp16_knobs(exported, tmp_path, embedding, int8_nodes, fp16_nodes, alpha, n_nbits,
+                                      n_integer, n_cast, gather):
     cfg = _cfg(tmp_path, quantization={"q4_embedding": embedding, "q4_int8_nodes": int8_nodes,
-                                       "q4_fp16_nodes": fp16_nodes, "variants": ["fp32", "q4"]})
+                                       "q4_fp16_nodes": fp16_nodes, "q4_smooth_alpha": alpha,
+                                       "variants": ["fp32", "q4"]})
     art = quantize_mod.quantize(cfg, exported)
-    # SmoothQuant reaches q4 exactly when its down_proj gets int8 weights
-    assert ("q4_smoothing" in art.numbers) == ("down_proj" in int8_nodes)
+    # SmoothQuant reaches q4 exactly when its down_proj is quantized (4-bit or int8) and alpha > 0
+    smoothed = alpha > 0 and "down_proj" not in fp16_nodes
+    assert ("q4_smoothing" in art.numbers) == smoothed
     assert sorted(p.name for p in (art.path / "onnx").iterdir()) == ["model.onnx", "model_q4.onnx"]
     ops = _ops(art.path / "onnx/model_q4.onnx")
     assert sum(n.op_type == "MatMulNBits" for n in ops) == n_nbits  # of 14 projections + the untied lm_head
     assert sum(n.op_type == "MatMulInteger" for n in ops) == n_integer
-    assert not any(n.op_type == "Cast" and n.name.endswith("MatMul_Cast") for n in ops)
+    assert sum(n.op_type == "Cast" and n.name.endswith("MatMul_Cast") for n in ops) == n_cast  # fp16 down_proj
+    assert sum(n.name.endswith("SmoothQuant_Mul") for n in ops) == (2 if smoothed else 0)
     assert [n.op_type for n in ops if "embed_tokens" in n.name] == [gather]
 
 
