@@ -128,7 +128,7 @@ def _build(cfg: Config, src_dir: Path, out: Path, calibration: Path | None) -> d
         if wanted & {"int8", "uint8", "q8"}:
             # From the export with the lm_head untied (its own constant, so it is quantized too)
             # and, when down_proj is quantized, SmoothQuant in front of it.
-            smooth = q.smooth_alpha if not any(s in _DOWN_PROJ for s in q.exclude_nodes) else 0.0
+            smooth = 0.0 if _names_down_proj(q.exclude_nodes) else q.smooth_alpha
             prepared, report = prepare_source(source, Path(scratch) / "dynamic",
                                               untie="lm_head" not in q.exclude_nodes, alpha=smooth, **calib)
             if report is not None:
@@ -146,8 +146,7 @@ def _build(cfg: Config, src_dir: Path, out: Path, calibration: Path | None) -> d
             convert_fp16(source, onnx_dir / _file("fp16"))
         if wanted & {"q4", "q4f16"}:
             # SmoothQuant in front of down_proj whenever q4 quantizes it (4-bit or int8), not when it stays fp16.
-            fp16_down = (any(s in _DOWN_PROJ for s in q.q4_fp16_nodes)
-                         and not any(s in _DOWN_PROJ for s in q.q4_int8_nodes))
+            fp16_down = _names_down_proj(q.q4_fp16_nodes) and not _names_down_proj(q.q4_int8_nodes)
             smooth = 0.0 if fp16_down else q.q4_smooth_alpha
             q4_source, report = prepare_source(source, Path(scratch) / "q4", untie=False, alpha=smooth, **calib)
             if report is not None:
@@ -164,6 +163,11 @@ def _build(cfg: Config, src_dir: Path, out: Path, calibration: Path | None) -> d
     for name, size in sizes.items():
         print(f"[onnx] onnx/{name}: {size / 2**20:.1f} MiB")
     return {"bytes": sizes, **numbers}
+
+
+def _names_down_proj(substrings: tuple[str, ...]) -> bool:
+    """True when a node-name substring list (``exclude_nodes``, ``q4_*_nodes``) matches down_proj."""
+    return any(s in _DOWN_PROJ for s in substrings)
 
 
 def prepare_source(source: Path, scratch: Path, *, untie: bool, alpha: float, calibration: Path | None,
