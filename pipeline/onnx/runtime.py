@@ -227,7 +227,6 @@ class Generator:
         return int(np.argmax(logits))
 
 
-
 def batches(questions: Sequence[str], batch_size: int) -> list[list[int]]:
     """Indices of ``questions`` grouped ``batch_size`` at a time, shortest questions first
     (less padding per batch); every index appears exactly once.
