@@ -78,7 +78,7 @@ class Generator:
 
     One ``onnxruntime.InferenceSession`` is created per Generator and reused.
     ``batch_invariant`` says whether rows of a batch are independent in this graph
-    (False for dynamic int8; :meth:`generate_batch` then runs one question at a time).
+    (False for dynamic int8 and 4-bit MatMulNBits; :meth:`generate_batch` then runs one question at a time).
 
     Raises:
         ModelError: the folder, the variant file or the tokenizer is missing, or the ONNX
@@ -146,8 +146,8 @@ class Generator:
         and ``position_ids`` counted from each row's first real token, and a row leaves the
         batch when it has answered, so each answer equals what :meth:`generate` returns for
         that question (tested in tests/test_generate.py for every variant). A graph that is not
-        :attr:`batch_invariant` (dynamic int8: one activation scale over the whole batch) is run
-        one question at a time for that reason.
+        :attr:`batch_invariant` (dynamic int8: one activation scale over the whole batch; 4-bit
+        MatMulNBits: other kernels for several rows) is run one question at a time for that reason.
         """
         out: list[Generation | None] = [None] * len(questions)
         for chunk in batches(questions, batch_size if self.batch_invariant else 1):
@@ -320,8 +320,12 @@ class GeneratorPool:
 # Ops whose output for one row depends on the other rows of the batch: onnxruntime's dynamic
 # quantization computes ONE uint8 scale and zero point over the whole activation tensor, padding
 # included (int8/uint8/q8 files; q4's int8 lm_head). Measured on the tiny model: 2 of 6 int8
-# answers changed when the 6 questions ran as one batch.
-_BATCH_DEPENDENT_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul"})
+# answers changed when the 6 questions ran as one batch. MatMulNBits is row-wise in exact
+# arithmetic, but onnxruntime's kernels for one row and for several round differently: a q4 file
+# whose every projection is MatMulNBits (accuracy_level 4, no dynamic int8 left) gave 125 of 137
+# dev and validation answers identical batched (8) and one at a time (docs/experiments.md,
+# "A 4-bit lm_head"). Other accuracy levels were not measured and are treated the same.
+_BATCH_DEPENDENT_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulNBits"})
 
 
 def _batch_invariant(path: Path) -> bool:
